@@ -1,0 +1,10 @@
+"""linclf_torch: linear and small MLP classifiers on CIFAR-10, forward and backward by hand."""
+from .checkpoint import load_checkpoint, save_checkpoint
+from .cifar import load_cifar10
+from .data import Data, load_data, prepare
+from .errors import LinclfError
+from .losses import l2_penalty, sigmoid_mbce, softmax_ce
+from .models import LinearClassifier, build_model
+from .optim import SGD
+from .run import run
+from .train import TrainConfig, accuracy, train

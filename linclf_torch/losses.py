@@ -1,0 +1,74 @@
+"""Losses on class scores, each returning (loss, dscores): the value and its gradient.
+
+Conventions, the same everywhere in linclf_torch:
+- scores S is (..., n, K) and labels y are (n,) int64; leading dimensions "..." are
+  independent models (for example G hyperparameter configurations trained at once) and
+  every reduction is over the last two dimensions only, so the result is (...,).
+- The data loss is the mean over the n examples of the batch.
+- CE   = −log p_y with p = softmax(s):                    dS = (P − Y) / n
+- MBCE = −(1/K) Σ_k [y_k log p_k + (1−y_k) log(1−p_k)], p = σ(s):
+                                                          dS = (σ(S) − Y) / (K·n)
+- The cost is J = loss + λ‖W‖² over weight matrices (never biases): dW gains 2·λ·W.
+  (The optimizer's `weight_decay` is a different knob: torch.optim.SGD's g += wd·θ.)
+Y is the one-hot (n, K) matrix of y. Derivations: README, "The math".
+"""
+import torch
+
+
+def one_hot(y, K, dtype):
+    """y (n,) int64 -> Y (n, K) with Y[i, y_i] = 1."""
+    Y = torch.zeros(y.shape[0], K, dtype=dtype, device=y.device)  # (n, K)
+    return Y.scatter_(1, y.unsqueeze(1), 1.0)
+
+
+def softmax_ce(scores, y):
+    """Softmax + cross-entropy, mean over the batch.
+
+    Math:
+        log pᵢ = sᵢ − log Σⱼ exp(sⱼ)   (log-sum-exp, after subtracting max s: no overflow)
+        L = −(1/n) Σ_rows log p_y
+        dL/dS = (P − Y) / n
+    Inputs:  scores (..., n, K), y (n,) int64
+    Returns: loss (...,), dscores (..., n, K)
+    """
+    n, K = scores.shape[-2:]
+    shifted = scores - scores.amax(-1, keepdim=True)             # (..., n, K)
+    logP = shifted - shifted.exp().sum(-1, keepdim=True).log()   # (..., n, K)
+    Y = one_hot(y, K, scores.dtype)                              # (n, K)
+    loss = -(logP * Y).sum((-2, -1)) / n                         # (...,)
+    dscores = (logP.exp() - Y) / n                               # (..., n, K)
+    return loss, dscores
+
+
+def sigmoid_mbce(scores, y):
+    """Sigmoid + multiple binary cross-entropy (one binary problem per class), mean over the batch.
+
+    Math:
+        ℓ(s, y) = −[y log σ(s) + (1−y) log(1−σ(s))] = softplus(s) − y·s
+        softplus(s) = max(s, 0) + log(1 + exp(−|s|))   (never log(0), never exp overflow)
+        L = (1/(K·n)) Σ_rows Σ_k ℓ(s_k, y_k)
+        dL/dS = (σ(S) − Y) / (K·n)
+    Inputs:  scores (..., n, K), y (n,) int64
+    Returns: loss (...,), dscores (..., n, K)
+    """
+    n, K = scores.shape[-2:]
+    Y = one_hot(y, K, scores.dtype)                                       # (n, K)
+    softplus = scores.clamp(min=0) + torch.log1p(torch.exp(-scores.abs()))  # (..., n, K)
+    loss = (softplus - Y * scores).sum((-2, -1)) / (K * n)               # (...,)
+    dscores = (torch.sigmoid(scores) - Y) / (K * n)                      # (..., n, K)
+    return loss, dscores
+
+
+def l2_penalty(W, lam):
+    """The L2 term of the cost: λ‖W‖², summed over the last two dimensions.
+
+    Math:  R = λ Σᵢⱼ Wᵢⱼ²,   dR/dW = 2λW
+    Inputs:  W (..., K, d); lam a float, or a tensor broadcastable to W (e.g. (G, 1, 1))
+    Returns: penalty (...,), dW (..., K, d)
+    """
+    penalty = (lam * W * W).sum((-2, -1))  # (...,)
+    dW = 2 * lam * W                       # (..., K, d)
+    return penalty, dW
+
+
+LOSSES = {"ce": softmax_ce, "mbce": sigmoid_mbce}

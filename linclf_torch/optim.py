@@ -1,0 +1,42 @@
+"""Stochastic gradient descent by hand: torch.optim.SGD's documented update rule.
+
+For every parameter θ with gradient g at step t (lr η, momentum μ, dampening τ,
+weight decay wd):
+    g ← g + wd·θ
+    if μ ≠ 0:  b ← g                       at t = 1 (a copy: never an alias of g)
+               b ← μ·b + (1 − τ)·g         at t > 1
+               g ← g + μ·b  if nesterov, else  g ← b
+    θ ← θ − η·g
+With μ = wd = 0 this is DD2424's mini-batch gradient descent, θ ← θ − η·∇J.
+"""
+import torch
+
+
+class SGD:
+    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        self.params, self.lr = params, lr
+        self.momentum, self.dampening = momentum, dampening
+        self.weight_decay, self.nesterov = weight_decay, nesterov
+        self.buffers = {}  # name -> momentum buffer b, created at the first step
+
+    @torch.no_grad()
+    def step(self, grads):
+        """Update every parameter in place from grads (same keys as params)."""
+        for name, p in self.params.items():
+            g = grads[name]
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            if self.momentum:
+                b = self.buffers.get(name)
+                if b is None:
+                    b = self.buffers[name] = g.clone()
+                else:
+                    b.mul_(self.momentum).add_(g, alpha=1 - self.dampening)
+                g = g + self.momentum * b if self.nesterov else b
+            p.sub_(self.lr * g)
+
+    def state_dict(self):
+        return {"lr": self.lr, "buffers": dict(self.buffers)}
+
+    def load_state_dict(self, state):
+        self.lr, self.buffers = state["lr"], dict(state["buffers"])

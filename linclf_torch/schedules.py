@@ -1,0 +1,64 @@
+"""Learning-rate schedules, applied once per epoch: eta_next = schedule(eta, epoch, val_loss).
+
+`--decay` spellings:
+    none                      constant eta
+    step:EVERY:FACTOR         eta ← FACTOR·eta after every EVERY epochs (step:10:0.1 divides by 10 every 10)
+    plateau[:PATIENCE:FACTOR] eta ← FACTOR·eta when the validation loss has not improved for
+                              PATIENCE epochs in a row (default plateau:2:0.1), like ReduceLROnPlateau
+"""
+from dataclasses import dataclass
+
+from .errors import LinclfError
+
+
+@dataclass
+class Constant:
+    def __call__(self, eta, epoch, val_loss):
+        return eta
+
+
+@dataclass
+class StepDecay:
+    every: int
+    factor: float
+
+    def __call__(self, eta, epoch, val_loss):
+        return eta * self.factor if epoch % self.every == 0 else eta
+
+
+@dataclass
+class PlateauDecay:
+    patience: int = 2
+    factor: float = 0.1
+    best: float = float("inf")
+    bad_epochs: int = 0
+
+    def __call__(self, eta, epoch, val_loss):
+        if val_loss < self.best:
+            self.best, self.bad_epochs = val_loss, 0
+            return eta
+        self.bad_epochs += 1
+        if self.bad_epochs < self.patience:
+            return eta
+        self.bad_epochs = 0
+        return eta * self.factor
+
+
+def parse_decay(spec):
+    """'none' | 'step:EVERY:FACTOR' | 'plateau[:PATIENCE:FACTOR]' -> a schedule object."""
+    name, *args = spec.split(":")
+    usage = "use none, step:EVERY:FACTOR (e.g. step:10:0.1) or plateau[:PATIENCE:FACTOR] (e.g. plateau:2:0.1)"
+    try:
+        if name == "none" and not args:
+            return Constant()
+        if name == "step" and len(args) == 2:
+            every, factor = int(args[0]), float(args[1])
+            if every >= 1 and 0 < factor <= 1:
+                return StepDecay(every, factor)
+        if name == "plateau" and len(args) in (0, 2):
+            schedule = PlateauDecay(*(int(args[0]), float(args[1])) if args else ())
+            if schedule.patience >= 1 and 0 < schedule.factor <= 1:
+                return schedule
+    except ValueError:
+        pass
+    raise LinclfError(f"bad --decay {spec!r}: {usage}; EVERY, PATIENCE ≥ 1 and 0 < FACTOR ≤ 1")

@@ -1,0 +1,123 @@
+"""Mini-batch gradient descent on the model contract of models.py, without autograd.
+
+One code path for CPU and CUDA: the data already lives on the device, batches are views or
+on-device gathers, the shuffle permutation and the flip mask are drawn on the device from a
+seeded generator, and the epoch's metrics are read back to the host once per epoch.
+"""
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from .data import SPLITS
+from .errors import LinclfError
+from .losses import LOSSES
+from .models import MODELS
+from .optim import SGD
+from .schedules import parse_decay
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = "linear"       # "linear" | "mlp"
+    hidden: tuple = ()          # hidden layer sizes of the MLP
+    loss: str = "ce"            # "ce" (softmax + cross-entropy) | "mbce" (sigmoid + multiple BCE)
+    eta: float = 0.001          # learning rate
+    lam: float = 0.0            # L2 strength λ in J = loss + λ‖W‖²
+    batch_size: int = 100       # images per mini-batch
+    epochs: int = 40            # passes over the training split
+    shuffle: bool = False       # reshuffle every epoch (the reports go in order)
+    flip: float = 0.0           # probability of mirroring each training image, per epoch
+    decay: str = "none"         # learning-rate schedule, see schedules.py
+    momentum: float = 0.0       # SGD momentum μ
+    weight_decay: float = 0.0   # SGD weight decay wd (g += wd·θ), not λ
+    seed: int = 0               # init, shuffle and flip randomness
+    split: str = "a1"           # "a1" | "full", see data.py
+    n_val: int = 1000           # validation images of the "full" split
+    device: str = "auto"        # "auto" | "cpu" | "cuda"
+    dtype: str = "float32"      # "float32" | "float64"
+
+    def __post_init__(self):
+        checks = [
+            (self.model in MODELS, f"unknown --model {self.model!r}: choose one of {', '.join(MODELS)}"),
+            (self.loss in LOSSES, f"unknown --loss {self.loss!r}: choose one of {', '.join(LOSSES)}"),
+            (self.split in SPLITS, f"unknown --split {self.split!r}: choose one of {', '.join(SPLITS)}"),
+            (self.device in ("auto", "cpu", "cuda"), f"unknown --device {self.device!r}: use auto, cpu or cuda"),
+            (self.eta > 0, f"--eta must be > 0 (got {self.eta})"),
+            (self.lam >= 0, f"--lam must be ≥ 0 (got {self.lam})"),
+            (self.batch_size >= 1, f"--batch-size must be ≥ 1 (got {self.batch_size})"),
+            (self.epochs >= 1, f"--epochs must be ≥ 1 (got {self.epochs})"),
+            (0 <= self.flip <= 1, f"--flip is a probability in [0, 1] (got {self.flip})"),
+            (self.momentum >= 0, f"--momentum must be ≥ 0 (got {self.momentum})"),
+            (self.weight_decay >= 0, f"--weight-decay must be ≥ 0 (got {self.weight_decay})"),
+            (self.dtype in ("float32", "float64"), f"--dtype must be float32 or float64 (got {self.dtype})"),
+        ]
+        for ok, message in checks:
+            if not ok:  # NaN fails every comparison, so it lands here too
+                raise LinclfError(message)
+        parse_decay(self.decay)  # fails early on a malformed --decay
+
+    @property
+    def torch_dtype(self):
+        return getattr(torch, self.dtype)
+
+
+def batches(data, cfg, generator):
+    """Yield the epoch's (X, y) mini-batches, in order or shuffled, flipped per image."""
+    X, y, n = data.X_train, data.y_train, len(data.y_train)
+    order = torch.randperm(n, generator=generator, device=X.device) if cfg.shuffle else None
+    flip = torch.rand(n, generator=generator, device=X.device) < cfg.flip if cfg.flip else None
+    for i in range(0, n, cfg.batch_size):
+        rows = slice(i, i + cfg.batch_size) if order is None else order[i:i + cfg.batch_size]
+        Xb = X[rows]                                                     # (B, d)
+        if flip is not None:  # per image, not one coin for the whole batch
+            Xb = torch.where(flip[rows].unsqueeze(1), data.X_train_flipped[rows], Xb)
+        yield Xb, y[rows]
+
+
+def epoch_metrics(model, data):
+    """Loss, cost and accuracy on the full training and validation sets, read back once."""
+    values = torch.stack([*model.evaluate(data.X_train, data.y_train),
+                          *model.evaluate(data.X_val, data.y_val)]).tolist()  # one host sync
+    keys = ("train_loss", "train_cost", "train_acc", "val_loss", "val_cost", "val_acc")
+    return dict(zip(keys, values))
+
+
+@torch.no_grad()
+def train(model, data, cfg, *, progress=True, on_epoch=None):
+    """Train `model` in place on data.X_train; return the history, one dict per epoch.
+
+    Each record: epoch, eta (in effect during that epoch) and epoch_metrics' six numbers.
+    on_epoch(record), when given, is called after every epoch (checkpoints, logging).
+    """
+    if cfg.batch_size > len(data.y_train):
+        raise LinclfError(f"--batch-size {cfg.batch_size} is larger than the training set "
+                          f"({len(data.y_train)} images); use at most {len(data.y_train)}")
+    if cfg.flip and data.X_train_flipped is None:
+        raise LinclfError("--flip needs the data prepared with flip=True")
+    generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
+    optimizer = SGD(model.params, cfg.eta, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    schedule = parse_decay(cfg.decay)
+    history = []
+    bar = tqdm(range(1, cfg.epochs + 1), desc="train", unit="epoch", disable=not progress)
+    for epoch in bar:
+        for Xb, yb in batches(data, cfg, generator):
+            _, grads = model.loss(Xb, yb)
+            optimizer.step(grads)
+        record = {"epoch": epoch, "eta": optimizer.lr, **epoch_metrics(model, data)}
+        history.append(record)
+        bar.set_postfix(cost=f"{record['train_cost']:.4f}", val_acc=f"{record['val_acc']:.4f}")
+        if on_epoch is not None:
+            on_epoch(record)
+        optimizer.lr = schedule(optimizer.lr, epoch, record["val_loss"])
+    return history
+
+
+def accuracy(model, X, y):
+    """Fraction of correctly classified rows, as a Python float."""
+    return (model.predict(X) == y).double().mean().item()
+
+
+def confusion_matrix(y, pred, K):
+    """C (K, K) int64 counts, C[i, j] = number of examples of class i predicted as j."""
+    return torch.bincount(y * K + pred, minlength=K * K).reshape(K, K)  # (K, K)

@@ -1,0 +1,37 @@
+"""Shared fixtures: float64 everywhere gradients are checked, cpu (+ cuda when present)."""
+import pytest
+import torch
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"))]
+
+# (test, parameter, max relative error) rows, printed at the end of the run: what the reports saw
+GRADIENT_TABLE = []
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return torch.device(request.param)
+
+
+@pytest.fixture
+def gen():
+    return torch.Generator().manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def no_tf32():
+    """Correctness tests compare at full float32/float64 precision: no TF32 matmuls on CUDA."""
+    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not GRADIENT_TABLE:
+        return
+    tr = terminalreporter
+    tr.section("gradient checks: max relative error |ga−gn| / max(1e-12, |ga|+|gn|) (float64)")
+    tr.write_line(f"{'check':<54} {'param':<6} {'max rel error':>14}")
+    for check, name, err in GRADIENT_TABLE:
+        tr.write_line(f"{check:<54} {name:<6} {err:>14.2e}")

@@ -1,0 +1,11 @@
+"""Test helpers: comparison with a readable message (nn-zero-to-hero's `cmp`)."""
+from linclf_torch.gradcheck import max_rel_error
+
+
+def assert_close(name, analytic, reference, tol):
+    """Fail naming the parameter, the max relative error, the max abs diff and the shape."""
+    assert analytic.shape == reference.shape, f"{name}: shape {tuple(analytic.shape)} != {tuple(reference.shape)}"
+    err = max_rel_error(analytic, reference)
+    diff = (analytic - reference).abs().max().item()
+    assert err <= tol, f"{name}: max relative error {err:.3e} > {tol:.0e} (max abs diff {diff:.3e}, shape {tuple(analytic.shape)})"
+    return err

@@ -1,0 +1,86 @@
+"""`linclf train` and `linclf evaluate` end to end on synthetic CIFAR-10 files."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from linclf_torch.checkpoint import load_checkpoint
+from linclf_torch.cli import main
+from synthetic import write_image_folder, write_pickles
+
+HISTORY_KEYS = {"epoch", "eta", "train_loss", "train_cost", "train_acc", "val_loss", "val_cost", "val_acc"}
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def pickles(tmp_path_factory):
+    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=40)
+
+
+def train(data_dir, out, *extra):
+    return main(["train", "--data-dir", str(data_dir), "--out", str(out), "--epochs", "3",
+                 "--batch-size", "10", "--no-progress", "--device", "cpu", *extra])
+
+
+def test_train_writes_results_checkpoint_and_figures(pickles, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(pickles, out, "--no-verify", "--lam", "0.01", "--flip", "0.5", "--decay", "step:2:0.1") == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["lam"] == 0.01 and results["config"]["flip"] == 0.5
+    assert [r["epoch"] for r in results["history"]] == [1, 2, 3]
+    assert all(set(r) == HISTORY_KEYS for r in results["history"])
+    assert [r["eta"] for r in results["history"]] == pytest.approx([0.001, 0.001, 0.0001])
+    assert all(0 <= results["final"][k] <= 1 for k in ("train_acc", "val_acc", "test_acc"))
+    assert results["wall_time_s"] > 0
+    assert {"torch", "torchvision", "device_name", "git_commit"} <= set(results["env"])
+    for png in ("curves.png", "weights.png"):
+        assert (out / png).read_bytes()[:8] == PNG
+    assert f"test acc {results['final']['test_acc']:.4f}" in capsys.readouterr().out
+
+    # the checkpoint reproduces the run's test accuracy, through the CLI and the Python API
+    assert main(["evaluate", str(out / "model.pt"), "--data-dir", str(pickles), "--no-verify", "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert f"test accuracy {results['final']['test_acc']:.4f}" in printed
+    model, state = load_checkpoint(out / "model.pt")
+    assert state["classes"][3] == "cat" and state["mean"].shape == (3, 32, 32)
+    assert model.params["W"].shape == (10, 3072)
+
+
+def test_train_on_an_image_folder(tmp_path):
+    root = write_image_folder(tmp_path / "jpg", n_train_per_class=10, n_test_per_class=3)
+    out = tmp_path / "run"
+    assert train(root, out, "--split", "full", "--n-val", "20", "--shuffle") == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["split"] == "full" and len(results["history"]) == 3
+
+
+def test_bad_flag_gives_one_line_and_exit_2_and_writes_nothing(pickles, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(pickles, out, "--no-verify", "--eta", "0") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--eta must be > 0" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_existing_run_folder_is_never_overwritten_without_asking(pickles, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "results.json").write_text("precious")
+    assert train(pickles, out, "--no-verify") == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "results.json").read_text() == "precious"
+    assert train(pickles, out, "--no-verify", "--overwrite") == 0
+    assert json.loads((out / "results.json").read_text())["history"]
+
+
+def test_python_dash_m_entry_point():
+    done = subprocess.run([sys.executable, "-m", "linclf_torch", "train", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "--batch-size" in done.stdout and "--decay" in done.stdout
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_train_on_cuda(pickles, tmp_path):
+    assert main(["train", "--data-dir", str(pickles), "--no-verify", "--out", str(tmp_path / "r"), "--epochs", "2",
+                 "--no-progress", "--device", "cuda"]) == 0

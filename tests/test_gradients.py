@@ -1,0 +1,138 @@
+"""Every hand-written gradient against autograd (to 1e-12) and centered differences (to 1e-7), in float64."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import GRADIENT_TABLE
+from helpers import assert_close
+from linclf_torch.gradcheck import check_model_gradients
+from linclf_torch.layers import linear_backward, linear_forward
+from linclf_torch.losses import l2_penalty, sigmoid_mbce, softmax_ce
+from linclf_torch.models import LinearClassifier
+
+# (n, d, K): the reports' check (3 images, the first 10 dimensions), odd sizes that catch
+# transposes, and a larger case
+SHAPES = [(3, 10, 10), (7, 5, 4), (64, 100, 10)]
+LOSSES = ["ce", "mbce"]
+
+
+def reference_cost(W, b, X, y, loss, lam):
+    """The cost written with torch.nn.functional, for autograd to differentiate."""
+    scores = F.linear(X, W, b)
+    if loss == "ce":
+        data = F.cross_entropy(scores, y)
+    else:  # mean over n·K binary problems = (1/n) Σ_rows (1/K) Σ_k
+        data = F.binary_cross_entropy_with_logits(scores, F.one_hot(y, W.shape[0]).double())
+    return data + lam * (W ** 2).sum()
+
+
+def random_problem(n, d, K, gen, scale=1.0):
+    X = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    y = torch.randint(K, (n,), generator=gen)
+    model = LinearClassifier(d, K, generator=gen, std=scale, dtype=torch.float64)
+    model.params["b"] = torch.randn(K, generator=gen, dtype=torch.float64)  # non-zero: zeros hide bugs
+    return X, y, model
+
+
+@pytest.mark.parametrize("n,d,K", SHAPES)
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("lam", [0.0, 0.1])
+def test_model_gradients_match_autograd(n, d, K, loss, lam, gen):
+    X, y, model = random_problem(n, d, K, gen)
+    model.loss_name, model.lam = loss, lam
+    model.loss_fn = {"ce": softmax_ce, "mbce": sigmoid_mbce}[loss]
+    cost, grads = model.loss(X, y)
+
+    W = model.params["W"].clone().requires_grad_()
+    b = model.params["b"].clone().requires_grad_()
+    ref = reference_cost(W, b, X, y, loss, lam)
+    ref.backward()
+
+    assert abs(cost.item() - ref.item()) <= 1e-12 * abs(ref.item()), f"cost {cost.item()} != {ref.item()}"
+    for name, reference in (("W", W.grad), ("b", b.grad)):
+        err = assert_close(name, grads[name], reference, tol=1e-12)
+        GRADIENT_TABLE.append((f"autograd {loss} n={n} d={d} K={K} λ={lam}", name, err))
+
+
+@pytest.mark.parametrize("n,d,K", SHAPES[:2])
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("lam", [0.0, 0.1])
+def test_model_gradients_match_finite_differences(n, d, K, loss, lam, gen):
+    X, y, model = random_problem(n, d, K, gen)
+    model.lam = lam
+    model.loss_name, model.loss_fn = loss, {"ce": softmax_ce, "mbce": sigmoid_mbce}[loss]
+    for name, (max_err, norm_err) in check_model_gradients(model, X, y).items():
+        assert norm_err <= 1e-7, f"{name}: norm-wise relative error {norm_err:.3e} > 1e-7 ({loss}, λ={lam})"
+        GRADIENT_TABLE.append((f"finite diff {loss} n={n} d={d} K={K} λ={lam}", name, max_err))
+
+
+@pytest.mark.parametrize("leading", [(), (3,), (2, 3)])
+def test_linear_layer_backward_broadcasts_over_models(leading, gen):
+    """llm.c's fake loss: J = Σ out ⊙ dout, so dJ/dout = dout and autograd gives the oracle."""
+    n, d, K = 7, 5, 4
+    X = torch.randn(n, d, generator=gen, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(*leading, K, d, generator=gen, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(*leading, K, generator=gen, dtype=torch.float64, requires_grad=True)
+    out, cache = linear_forward(X, W, b)
+    assert out.shape == (*leading, n, K)
+    dout = torch.randn(out.shape, generator=gen, dtype=torch.float64)
+    (out * dout).sum().backward()
+    dX, dW, db = linear_backward(dout, cache)
+    for name, mine, ref in (("X", dX, X.grad), ("W", dW, W.grad), ("b", db, b.grad)):
+        assert_close(name, mine, ref, tol=1e-12)
+    assert linear_backward(dout, cache, input_grad=False)[0] is None
+
+
+@pytest.mark.parametrize("loss_fn", [softmax_ce, sigmoid_mbce])
+def test_losses_broadcast_over_leading_dimensions(loss_fn, gen):
+    scores = torch.randn(2, 3, 7, 4, generator=gen, dtype=torch.float64)  # (2, 3, n, K)
+    y = torch.randint(4, (7,), generator=gen)
+    loss, dscores = loss_fn(scores, y)
+    assert loss.shape == (2, 3) and dscores.shape == scores.shape
+    for i in range(2):
+        for j in range(3):
+            one_loss, one_dscores = loss_fn(scores[i, j], y)
+            assert_close(f"loss[{i},{j}]", loss[i, j], one_loss, tol=1e-15)
+            assert_close(f"dscores[{i},{j}]", dscores[i, j], one_dscores, tol=1e-15)
+
+
+def test_l2_penalty_and_its_gradient(gen):
+    W = torch.randn(4, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    penalty, dW = l2_penalty(W, 0.3)
+    (0.3 * (W ** 2).sum()).backward()
+    assert torch.allclose(penalty, 0.3 * (W ** 2).sum(), rtol=1e-14)
+    assert_close("W", dW, W.grad, tol=1e-14)
+
+
+@pytest.mark.parametrize("scale", [1e4, -1e4])
+def test_losses_are_stable_for_huge_scores(scale, gen):
+    scores = scale * torch.randn(5, 4, generator=gen, dtype=torch.float64)
+    y = torch.randint(4, (5,), generator=gen)
+    S = scores.clone().requires_grad_()
+    for mine, ref in ((softmax_ce, lambda s: F.cross_entropy(s, y)),
+                      (sigmoid_mbce, lambda s: F.binary_cross_entropy_with_logits(s, F.one_hot(y, 4).double()))):
+        S.grad = None
+        value = ref(S)
+        value.backward()
+        loss, dscores = mine(scores, y)
+        assert torch.isfinite(loss) and torch.isfinite(dscores).all()
+        assert abs(loss.item() - value.item()) <= 1e-12 * max(1.0, abs(value.item()))
+        assert_close("dscores", dscores, S.grad, tol=1e-12)
+
+
+@pytest.mark.parametrize("loss_fn,ref", [
+    (softmax_ce, lambda s, y: F.cross_entropy(s, y)),
+    (sigmoid_mbce, lambda s, y: F.binary_cross_entropy_with_logits(s, F.one_hot(y, s.shape[1]).to(s.dtype))),
+])
+def test_loss_values_match_torch(loss_fn, ref, gen):
+    scores = torch.randn(9, 6, generator=gen, dtype=torch.float64)
+    y = torch.randint(6, (9,), generator=gen)
+    assert torch.allclose(loss_fn(scores, y)[0], ref(scores, y), rtol=1e-14, atol=0)
+
+
+def test_mbce_has_its_one_over_K_factor():
+    """All-zero scores: every binary problem costs ln 2, so MBCE = ln 2 (without 1/K it would be K ln 2)."""
+    loss, _ = sigmoid_mbce(torch.zeros(3, 10, dtype=torch.float64), torch.tensor([0, 4, 9]))
+    assert abs(loss.item() - math.log(2)) < 1e-15
