@@ -6,6 +6,9 @@ from pathlib import Path
 
 from .errors import LinclfError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def write_atomic(path, write):
     """Call write(tmp_path) on a temporary file beside `path`, then rename it over `path`."""
@@ -14,6 +17,7 @@ def write_atomic(path, write):
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are ordinary files
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

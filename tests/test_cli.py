@@ -84,3 +84,10 @@ def test_python_dash_m_entry_point():
 def test_train_on_cuda(pickles, tmp_path):
     assert main(["train", "--data-dir", str(pickles), "--no-verify", "--out", str(tmp_path / "r"), "--epochs", "2",
                  "--no-progress", "--device", "cuda"]) == 0
+
+
+def test_output_files_have_ordinary_permissions(pickles, tmp_path):
+    out = tmp_path / "run"
+    assert train(pickles, out, "--no-verify") == 0
+    for f in out.iterdir():
+        assert f.stat().st_mode & 0o644 == 0o644, f"{f.name} is not readable by others"
