@@ -1,20 +1,31 @@
 """Grid search: every combination of hyperparameter lists, ranked by validation accuracy.
 
+Configurations that would see the same mini-batches in the same order (same batch size,
+epochs, shuffling, flipping and model shape) train together as one tensor program: their
+parameters are stacked along a leading configuration dimension (models.stack_models), each
+mini-batch is read once for all of them, and each keeps its own eta, lam, decay schedule and
+loss. The step code is train.py's; the results equal training each configuration alone
+(tests/test_grid.py), up to float rounding in the order of the sums.
+
 Selection uses validation accuracy only; the test set is for the one configuration chosen.
 """
 import itertools
+import math
 import time
 from dataclasses import asdict, replace
 
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
 from .experiment import markdown_table, pct
 from .files import save_figure, save_json, write_atomic
-from .models import build_model
+from .models import build_model, stack_models, unstack_models
+from .optim import SGD
 from .plots import grid_heatmaps
-from .train import accuracy, train
+from .schedules import PerConfig
+from .train import accuracy, check_data, epoch_metrics, train, train_epoch
 
 
 def expand_grid(base, **lists):
@@ -26,37 +37,127 @@ def expand_grid(base, **lists):
     return [replace(base, **dict(zip(names, values))) for values in itertools.product(*lists.values())]
 
 
-def run_grid(configs, data, *, progress=True):
+# What configurations of one group must share; eta, lam, decay and loss may differ.
+GROUP_FIELDS = ("model", "hidden", "batch_size", "epochs", "shuffle", "flip", "momentum",
+                "weight_decay", "split", "n_val", "device", "dtype")
+
+
+def group_key(cfg):
+    """Configurations with equal keys see the same batches and can be stacked.
+
+    The seed draws each model's init (stacked freely) and the data order (shared), so it
+    separates groups only when there is an order to draw: with shuffle or flip.
+    """
+    return tuple(getattr(cfg, f) for f in GROUP_FIELDS) + (cfg.seed if cfg.shuffle or cfg.flip else None,)
+
+
+def group_configs(configs):
+    """Indices of configs in groups that train together; within a group sorted by loss,
+    so that each loss is one slice of the configuration dimension (models.per_config_loss)."""
+    groups = {}
+    for i, cfg in enumerate(configs):
+        groups.setdefault(group_key(cfg), []).append(i)
+    return [sorted(group, key=lambda i: configs[i].loss) for group in groups.values()]
+
+
+def finite(record):
+    """Whether an epoch's costs are numbers: a NaN or infinite cost means the run diverged."""
+    return math.isfinite(record["train_cost"]) and math.isfinite(record["val_cost"])
+
+
+@torch.no_grad()
+def train_group(models, data, cfgs, *, bar=None):
+    """Train the G models of one group (group_key) in place, at once; return their G histories.
+
+    Records are train's (epoch, eta, epoch_metrics' six numbers); all G metrics are read
+    back in one host sync per epoch. A history ends at the epoch whose cost was not finite:
+    that configuration diverged, and its eta becomes 0 so its parameters stop moving. It
+    cannot disturb the others: in every product and reduction a configuration's numbers
+    meet only the shared data and its own parameters.
+    """
+    cfg = cfgs[0]
+    check_data(data, cfg)
+    model = stack_models(models)
+    param = next(iter(model.params.values()))
+    etas = [c.eta for c in cfgs]
+    lr = torch.tensor(etas, dtype=param.dtype, device=param.device)  # (G,)
+    optimizer = SGD(model.params, lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    schedules = PerConfig([c.decay for c in cfgs])
+    generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
+    histories, live = [[] for _ in cfgs], set(range(len(cfgs)))
+    for epoch in range(1, cfg.epochs + 1):
+        train_epoch(model, optimizer, data, cfg, generator)
+        metrics = epoch_metrics(model, data)  # each value: a list of G numbers
+        for g in sorted(live):
+            histories[g].append({"epoch": epoch, "eta": etas[g], **{k: v[g] for k, v in metrics.items()}})
+            if not finite(histories[g][-1]):
+                live.discard(g)
+        etas = [eta if g in live else 0.0 for g, eta in enumerate(schedules(etas, epoch, metrics["val_loss"]))]
+        optimizer.lr.copy_(torch.tensor(etas, dtype=lr.dtype))
+        if bar is not None:
+            bar.update(len(cfgs))
+            bar.set_postfix(best_val_acc=f"{max((metrics['val_acc'][g] for g in live), default=0):.4f}")
+        if not live:
+            break
+    unstack_models(model, models)
+    return histories
+
+
+def grid_result(cfg, history, wall_time_s):
+    """One configuration's entry in run_grid's results; the history ends where it diverged."""
+    bad = next((r["epoch"] for r in history if not finite(r)), None)
+    history = history if bad is None else history[:bad]
+    return {"config": asdict(cfg), "history": history,
+            "final": {"train_acc": history[-1]["train_acc"], "val_acc": history[-1]["val_acc"]},
+            "diverged": bad is not None, "diverged_epoch": bad, "wall_time_s": wall_time_s}
+
+
+def run_grid(configs, data, *, progress=True, batched=True):
     """Train one fresh model per config on the same data.
 
     Returns (results, models), in the order of configs; each result holds config, history,
-    final (train_acc, val_acc: no test accuracy, nothing is chosen on test) and wall_time_s.
+    final (train_acc, val_acc: no test accuracy, nothing is chosen on test), diverged,
+    diverged_epoch (the epoch whose cost was NaN or infinite, else None) and wall_time_s.
+    batched=True trains each group of configs at once (train_group; wall_time_s is then the
+    group's time divided by its size); batched=False trains them one after another (train).
+    Each model is a view of its group's stacked parameters and keeps the model contract.
     """
-    results, models = [], []
     d, K, device = data.X_train.shape[1], len(data.classes), data.X_train.device
-    for cfg in tqdm(configs, desc="grid", unit="config", disable=not progress):
-        model = build_model(cfg, d, K, device)
+    results, models = [None] * len(configs), [build_model(cfg, d, K, device) for cfg in configs]
+    if not batched:
+        for i, cfg in enumerate(tqdm(configs, desc="grid", unit="config", disable=not progress)):
+            start = time.perf_counter()
+            history = train(models[i], data, cfg, progress=False)
+            results[i] = grid_result(cfg, history, time.perf_counter() - start)
+        return results, models
+    bar = tqdm(total=sum(cfg.epochs for cfg in configs), desc="grid", unit="config·epoch", disable=not progress)
+    for group in group_configs(configs):
         start = time.perf_counter()
-        history = train(model, data, cfg, progress=False)
-        results.append({"config": asdict(cfg), "history": history,
-                        "final": {"train_acc": history[-1]["train_acc"], "val_acc": history[-1]["val_acc"]},
-                        "wall_time_s": time.perf_counter() - start})
-        models.append(model)
+        histories = train_group([models[i] for i in group], data, [configs[i] for i in group], bar=bar)
+        share = (time.perf_counter() - start) / len(group)
+        for i, history in zip(group, histories):
+            results[i] = grid_result(configs[i], history, share)
+    bar.close()
     return results, models
 
 
 def ranking(results):
-    """Indices of results, best validation accuracy first (ties: lower validation loss first)."""
+    """Indices of results, best validation accuracy first (ties: lower validation loss first);
+    diverged configurations last, in their original order."""
     def key(i):
-        last = results[i]["history"][-1]
-        return (-results[i]["final"]["val_acc"], last["val_loss"])
+        if results[i].get("diverged"):
+            return (1, 0.0, 0.0)
+        return (0, -results[i]["final"]["val_acc"], results[i]["history"][-1]["val_loss"])
     return sorted(range(len(results)), key=key)
 
 
 def grid_table(results, order, varied, top=10):
     """Markdown table of the top configurations: rank, the varied hyperparameters, accuracies."""
-    rows = [[rank, *(results[i]["config"][k] for k in varied),
-             pct(results[i]["final"]["train_acc"]), pct(results[i]["final"]["val_acc"])]
+    def accuracies(r):
+        if r.get("diverged"):
+            return [f"diverged (epoch {r['diverged_epoch']})"] * 2
+        return [pct(r["final"]["train_acc"]), pct(r["final"]["val_acc"])]
+    rows = [[rank, *(results[i]["config"][k] for k in varied), *accuracies(results[i])]
             for rank, i in enumerate(order[:top], start=1)]
     return markdown_table(["rank", *varied, "train acc", "val acc"], rows)
 

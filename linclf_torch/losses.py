@@ -32,11 +32,10 @@ def softmax_ce(scores, y):
     Returns: loss (...,), dscores (..., n, K)
     """
     n, K = scores.shape[-2:]
-    shifted = scores - scores.amax(-1, keepdim=True)             # (..., n, K)
-    logP = shifted - shifted.exp().sum(-1, keepdim=True).log()   # (..., n, K)
-    Y = one_hot(y, K, scores.dtype)                              # (n, K)
-    loss = -(logP * Y).sum((-2, -1)) / n                         # (...,)
-    dscores = (logP.exp() - Y) / n                               # (..., n, K)
+    logP = scores - scores.logsumexp(-1, keepdim=True)  # (..., n, K); logsumexp subtracts the row max first
+    Y = one_hot(y, K, scores.dtype)                     # (n, K)
+    loss = -(logP * Y).sum((-2, -1)) / n                # (...,)
+    dscores = (logP.exp() - Y) / n                      # (..., n, K)
     return loss, dscores
 
 

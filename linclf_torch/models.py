@@ -6,7 +6,13 @@ The model contract (cs231n's Solver), which the trainer, CLI and plots rely on:
     model.loss(X, y)       (cost, grads) with grads.keys() == params.keys()
     model.predict(X)       (n,) predicted labels
     model.evaluate(X, y)   (loss, cost, accuracy) as device tensors, no gradients
+
+Because layers and losses broadcast over leading dimensions, the same classes also hold G
+models at once (stack_models): every parameter gains a leading configuration dimension
+(W (G, K, d), b (G, K)), λ is a (G, 1, 1) tensor and the outputs gain a leading G.
 """
+import copy
+
 import torch
 
 from .errors import LinclfError
@@ -24,7 +30,12 @@ class Classifier:
         self.params = {}
 
     def penalty(self):
-        """λ Σ ‖W‖² over the weight matrices, and its gradient for each of them."""
+        """λ Σ ‖W‖² over the weight matrices, and its gradient for each of them.
+
+        At λ = 0 (a number, not a tensor of per-configuration λ) both are plain zeros: no work.
+        """
+        if not torch.is_tensor(self.lam) and self.lam == 0:
+            return 0.0, {k: 0.0 for k in self.params if k.startswith("W")}
         terms = {k: l2_penalty(p, self.lam) for k, p in self.params.items() if k.startswith("W")}
         total = sum(penalty for penalty, _ in terms.values())
         return total, {k: dW for k, (_, dW) in terms.items()}
@@ -79,3 +90,47 @@ def build_model(cfg, d, K, device):
     generator = torch.Generator().manual_seed(cfg.seed)
     common = dict(loss=cfg.loss, lam=cfg.lam, generator=generator, device=device, dtype=cfg.torch_dtype)
     return LinearClassifier(d, K, **common)
+
+
+def stack_models(models):
+    """G models of one architecture and shape as one model with a leading configuration dimension.
+
+    The result's params are the models' params stacked, (G, ...), so training it trains all G
+    in one tensor program; its λ is the (G, 1, 1) tensor of their λ (l2_penalty broadcasts it)
+    and configuration g keeps its own loss. unstack_models makes the models views of it again.
+    """
+    batched = copy.copy(models[0])
+    batched.params = {k: torch.stack([m.params[k] for m in models]) for k in models[0].params}
+    lams = [m.lam for m in models]
+    if any(lams):
+        W = batched.params[next(k for k in batched.params if k.startswith("W"))]
+        batched.lam = torch.tensor(lams, dtype=W.dtype, device=W.device).view(-1, 1, 1)  # (G, 1, 1)
+    batched.loss_fn = per_config_loss([m.loss_name for m in models])
+    return batched
+
+
+def unstack_models(batched, models):
+    """Point each model's params at its slice of the batched params (views: no copy)."""
+    for g, model in enumerate(models):
+        model.params = {k: v[g] for k, v in batched.params.items()}
+
+
+def per_config_loss(names):
+    """The loss function of G stacked models whose configuration g uses the loss names[g].
+
+    One loss for all: that loss. Mixed: each run of equal names (a slice of the configuration
+    dimension, so a view) goes to its own loss and the results are concatenated.
+    """
+    if len(set(names)) == 1:
+        return LOSSES[names[0]]
+    runs, start = [], 0
+    for stop in range(1, len(names) + 1):
+        if stop == len(names) or names[stop] != names[start]:
+            runs.append((LOSSES[names[start]], slice(start, stop)))
+            start = stop
+
+    def loss_fn(scores, y):
+        parts = [fn(scores[rows], y) for fn, rows in runs]  # each: (G', ...), (G', n, K)
+        return torch.cat([loss for loss, _ in parts]), torch.cat([dscores for _, dscores in parts])
+    return loss_fn
+

@@ -75,12 +75,34 @@ def batches(data, cfg, generator):
         yield Xb, y[rows]
 
 
+def train_epoch(model, optimizer, data, cfg, generator):
+    """One pass over the training set, a gradient step per mini-batch; nothing is read back.
+
+    The same code trains one model or G stacked ones (models.stack_models, grid.py).
+    """
+    for Xb, yb in batches(data, cfg, generator):
+        _, grads = model.loss(Xb, yb)
+        optimizer.step(grads)
+
+
 def epoch_metrics(model, data):
-    """Loss, cost and accuracy on the full training and validation sets, read back once."""
+    """Loss, cost and accuracy on the full training and validation sets, read back once.
+
+    Numbers for one model; for G stacked models each value is a list of G numbers.
+    """
     values = torch.stack([*model.evaluate(data.X_train, data.y_train),
                           *model.evaluate(data.X_val, data.y_val)]).tolist()  # one host sync
     keys = ("train_loss", "train_cost", "train_acc", "val_loss", "val_cost", "val_acc")
     return dict(zip(keys, values))
+
+
+def check_data(data, cfg):
+    """Refuse a configuration the prepared data cannot train."""
+    if cfg.batch_size > len(data.y_train):
+        raise LinclfError(f"--batch-size {cfg.batch_size} is larger than the training set "
+                          f"({len(data.y_train)} images); use at most {len(data.y_train)}")
+    if cfg.flip and data.X_train_flipped is None:
+        raise LinclfError("--flip needs the data prepared with flip=True")
 
 
 @torch.no_grad()
@@ -90,20 +112,14 @@ def train(model, data, cfg, *, progress=True, on_epoch=None):
     Each record: epoch, eta (in effect during that epoch) and epoch_metrics' six numbers.
     on_epoch(record), when given, is called after every epoch (checkpoints, logging).
     """
-    if cfg.batch_size > len(data.y_train):
-        raise LinclfError(f"--batch-size {cfg.batch_size} is larger than the training set "
-                          f"({len(data.y_train)} images); use at most {len(data.y_train)}")
-    if cfg.flip and data.X_train_flipped is None:
-        raise LinclfError("--flip needs the data prepared with flip=True")
+    check_data(data, cfg)
     generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
     optimizer = SGD(model.params, cfg.eta, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     schedule = parse_decay(cfg.decay)
     history = []
     bar = tqdm(range(1, cfg.epochs + 1), desc="train", unit="epoch", disable=not progress)
     for epoch in bar:
-        for Xb, yb in batches(data, cfg, generator):
-            _, grads = model.loss(Xb, yb)
-            optimizer.step(grads)
+        train_epoch(model, optimizer, data, cfg, generator)
         record = {"epoch": epoch, "eta": optimizer.lr, **epoch_metrics(model, data)}
         history.append(record)
         bar.set_postfix(cost=f"{record['train_cost']:.4f}", val_acc=f"{record['val_acc']:.4f}")
