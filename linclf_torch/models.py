@@ -30,15 +30,20 @@ class Classifier:
         self.params = {}
 
     def penalty(self):
-        """λ Σ ‖W‖² over the weight matrices, and its gradient for each of them.
-
-        At λ = 0 (a number, not a tensor of per-configuration λ) both are plain zeros: no work.
-        """
-        if not torch.is_tensor(self.lam) and self.lam == 0:
-            return 0.0, {k: 0.0 for k in self.params if k.startswith("W")}
+        """λ Σ ‖W‖² over the weight matrices, and its gradient for each of them."""
         terms = {k: l2_penalty(p, self.lam) for k, p in self.params.items() if k.startswith("W")}
         total = sum(penalty for penalty, _ in terms.values())
         return total, {k: dW for k, (_, dW) in terms.items()}
+
+    def add_penalty(self, loss, grads):
+        """Cost J = loss + λ Σ ‖W‖² and its gradients: each weight matrix's gains 2λW.
+
+        At λ = 0 (a number, not a tensor of per-configuration λ) there is nothing to add.
+        """
+        if not torch.is_tensor(self.lam) and self.lam == 0:
+            return loss, grads
+        penalty, dpenalty = self.penalty()
+        return loss + penalty, {k: g + dpenalty[k] if k in dpenalty else g for k, g in grads.items()}
 
     def predict(self, X):
         return self.scores(X).argmax(-1)  # (..., n)
@@ -78,8 +83,7 @@ class LinearClassifier(Classifier):
         scores, cache = linear_forward(X, self.params["W"], self.params["b"])  # (n, K)
         loss, dscores = self.loss_fn(scores, y)                                # (n, K)
         _, dW, db = linear_backward(dscores, cache, input_grad=False)          # (K, d), (K,)
-        penalty, dpenalty = self.penalty()
-        return loss + penalty, {"W": dW + dpenalty["W"], "b": db}
+        return self.add_penalty(loss, {"W": dW, "b": db})
 
 
 MODELS = ("linear",)
