@@ -43,7 +43,8 @@ def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
     facets = sorted({value(r, facet) for r in results})
     row_vals = sorted({value(r, rows) for r in results})
     col_vals = sorted({value(r, cols) for r in results})
-    results = [r for r in results if not r.get("diverged")]  # NaN cells: "div"
+    diverged = {(value(r, facet), value(r, rows), value(r, cols)) for r in results if r.get("diverged")}
+    results = [r for r in results if not r.get("diverged")]
     accs = [r["final"]["val_acc"] for r in results] or [0.0]
     lo, hi = min(accs), max(accs)  # one colour scale for every panel
     fig = Figure(figsize=(4.2 * len(facets), 3.6), layout="constrained")
@@ -59,7 +60,8 @@ def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
         for i in range(len(row_vals)):
             for j in range(len(col_vals)):
                 dark = grid[i][j] < (lo + hi) / 2  # viridis is dark at the low end
-                label = "div" if grid[i][j] != grid[i][j] else f"{100 * grid[i][j]:.1f}"
+                label = f"{100 * grid[i][j]:.1f}" if grid[i][j] == grid[i][j] else (
+                    "div" if (f, row_vals[i], col_vals[j]) in diverged else "")
                 ax.text(j, i, label, ha="center", va="center", fontsize=9,
                         color="w" if dark else "k")
         ax.set(xticks=range(len(col_vals)), xticklabels=col_vals, yticks=range(len(row_vals)),
