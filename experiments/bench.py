@@ -90,11 +90,9 @@ def autograd_run(cfg, data, loader=False):
         model.bias.zero_()
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.eta)
     n, B = len(data.y_train), cfg.batch_size
+    loader = DataLoader(TensorDataset(data.X_train, data.y_train), batch_size=B) if loader else None
     for epoch in range(cfg.epochs):
-        if loader:
-            batches = DataLoader(TensorDataset(data.X_train, data.y_train), batch_size=B)
-        else:
-            batches = ((data.X_train[i:i + B], data.y_train[i:i + B]) for i in range(0, n, B))
+        batches = loader or ((data.X_train[i:i + B], data.y_train[i:i + B]) for i in range(0, n, B))
         for Xb, yb in batches:
             loss = F.cross_entropy(model(Xb), yb)
             if cfg.lam:

@@ -36,14 +36,18 @@ class Classifier:
         return total, {k: dW for k, (_, dW) in terms.items()}
 
     def add_penalty(self, loss, grads):
-        """Cost J = loss + λ Σ ‖W‖² and its gradients: each weight matrix's gains 2λW.
+        """Cost J = loss + λ Σ ‖W‖² and its gradients: each weight matrix's gradient gains 2λW,
+        added in place (grads are the fresh output of a backward pass).
 
         At λ = 0 (a number, not a tensor of per-configuration λ) there is nothing to add.
         """
         if not torch.is_tensor(self.lam) and self.lam == 0:
             return loss, grads
-        penalty, dpenalty = self.penalty()
-        return loss + penalty, {k: g + dpenalty[k] if k in dpenalty else g for k, g in grads.items()}
+        for k in grads:
+            if k.startswith("W"):
+                penalty, grads[k] = l2_penalty(self.params[k], self.lam, grads[k])
+                loss = loss + penalty
+        return loss, grads
 
     def predict(self, X):
         return self.scores(X).argmax(-1)  # (..., n)
@@ -137,4 +141,3 @@ def per_config_loss(names):
         parts = [fn(scores[rows], y) for fn, rows in runs]  # each: (G', ...), (G', n, K)
         return torch.cat([loss for loss, _ in parts]), torch.cat([dscores for _, dscores in parts])
     return loss_fn
-
