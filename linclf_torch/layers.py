@@ -4,6 +4,7 @@ forward returns (out, cache); backward takes (dout, cache), where dout = dJ/dout
 returns the gradients of J with respect to every input. Leading dimensions "..." broadcast
 (independent models trained at once), so W may be (K, d) or (G, K, d).
 """
+import torch
 
 
 def linear_forward(X, W, b):
@@ -31,3 +32,26 @@ def linear_backward(dout, cache, input_grad=True):
     dW = (dout.transpose(-1, -2) @ X).sum_to_size(W.shape)        # (..., K, d)
     db = dout.sum(-2)                                             # (..., K)
     return dX, dW, db
+
+
+def relu_forward(X):
+    """Rectified linear unit h = max(0, x), elementwise.
+
+    Inputs:  X (..., n, m)
+    Returns: out (..., n, m), cache: the mask x > 0 (bool), all that backward needs
+    """
+    mask = X > 0                                   # (..., n, m)
+    out = torch.where(mask, X, 0.0)                # (..., n, m)
+    return out, mask
+
+
+def relu_backward(dout, cache):
+    """Backward of h = max(0, x).
+
+    Math:  dX = dout ⊙ [x > 0]   (the derivative at x = 0 is taken as 0, as autograd does)
+    Inputs:  dout (..., n, m); cache (the mask) from relu_forward
+    Returns: dX (..., n, m)
+    """
+    mask = cache
+    dX = torch.where(mask, dout, 0.0)  # (..., n, m)
+    return dX
