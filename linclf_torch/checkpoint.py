@@ -7,6 +7,7 @@ from dataclasses import asdict, fields
 
 import torch
 
+from .data import features, select
 from .errors import LinclfError
 from .files import write_atomic
 from .models import build_model
@@ -20,8 +21,8 @@ def save_checkpoint(path, model, data, cfg):
         "format": FORMAT,
         "config": asdict(cfg),
         "params": {k: v.cpu() for k, v in model.params.items()},
-        "mean": data.mean.cpu(), "std": data.std.cpu(),  # (3, H, W) training statistics
-        "classes": list(data.classes),
+        "mean": data.mean.cpu(), "std": data.std.cpu(),  # (3, H, W) or (3, 1, 1) training statistics
+        "classes": list(data.classes),                   # the names of labels 0..K−1
         "image_shape": list(data.image_shape),
     }
     write_atomic(path, lambda tmp: torch.save(state, tmp))
@@ -52,3 +53,14 @@ def load_checkpoint(path, device="cpu"):
                               "the checkpoint is damaged or from another model")
         p.copy_(saved)
     return model, state
+
+
+def prepare_test(state, raw, device="cpu"):
+    """The test images of raw (cifar.Cifar10) preprocessed as for training the checkpoint: (X, y).
+
+    The same select and features as data.prepare, from what the checkpoint stores: the
+    class names in label order, the image size and the training mean and std.
+    """
+    raw = select(raw, state["classes"], state["image_shape"][-1])
+    mean, std = state["mean"].to(device), state["std"].to(device)
+    return features(raw.test_images.to(device), mean, std), raw.test_labels.to(device)  # (M, d), (M,)
