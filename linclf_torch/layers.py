@@ -4,7 +4,6 @@ forward returns (out, cache); backward takes (dout, cache), where dout = dJ/dout
 returns the gradients of J with respect to every input. Leading dimensions "..." broadcast
 (independent models trained at once), so W may be (K, d) or (G, K, d).
 """
-import torch
 
 
 def linear_forward(X, W, b):
@@ -38,20 +37,19 @@ def relu_forward(X):
     """Rectified linear unit h = max(0, x), elementwise.
 
     Inputs:  X (..., n, m)
-    Returns: out (..., n, m), cache: the mask x > 0 (bool), all that backward needs
+    Returns: out (..., n, m), cache: out itself, since [x > 0] = [h > 0] is all backward needs
     """
-    mask = X > 0                                   # (..., n, m)
-    out = torch.where(mask, X, 0.0)                # (..., n, m)
-    return out, mask
+    out = X.clamp(min=0)  # (..., n, m)
+    return out, out
 
 
 def relu_backward(dout, cache):
     """Backward of h = max(0, x).
 
     Math:  dX = dout ⊙ [x > 0]   (the derivative at x = 0 is taken as 0, as autograd does)
-    Inputs:  dout (..., n, m); cache (the mask) from relu_forward
+    Inputs:  dout (..., n, m); cache (the output h) from relu_forward
     Returns: dX (..., n, m)
     """
-    mask = cache
-    dX = torch.where(mask, dout, 0.0)  # (..., n, m)
+    out = cache
+    dX = dout * (out > 0)  # (..., n, m)
     return dX
