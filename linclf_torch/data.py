@@ -51,11 +51,11 @@ def resolve_device(name):
     return torch.device(name)
 
 
-def select(raw, classes=(), image_size=32):
+def select(raw, classes=(), image_size=None):
     """raw (cifar.Cifar10) with only `classes`, relabelled 0..K−1 in that order, resized.
 
-    classes: class names; () keeps all. image_size: pixels per side; other sizes are
-    resized with torchvision's antialiased bilinear resize, on the uint8 images.
+    classes: class names; () keeps all. image_size: pixels per side (None keeps the size);
+    other sizes are resized with torchvision's antialiased bilinear resize, on the uint8 images.
     The a1 split's batch 1 becomes the kept images of batch 1 (batch_size shrinks to match).
     """
     if classes:
@@ -71,7 +71,7 @@ def select(raw, classes=(), image_size=32):
                       train_labels=new_label[raw.train_labels[train_keep]],
                       test_images=raw.test_images[test_keep], test_labels=new_label[raw.test_labels[test_keep]],
                       classes=tuple(classes), batch_size=int(train_keep[:raw.batch_size].sum()))
-    if image_size != raw.train_images.shape[-1]:
+    if image_size is not None and image_size != raw.train_images.shape[-1]:
         size = [image_size, image_size]
         raw = replace(raw, train_images=resize(raw.train_images, size, antialias=True),
                       test_images=resize(raw.test_images, size, antialias=True))
@@ -99,7 +99,7 @@ def features(images, mean, std):
     return ((images.to(mean.dtype) / 255 - mean) / std).flatten(1)  # (n, d)
 
 
-def prepare(raw, *, split="a1", n_val=1000, classes=(), image_size=32, normalize="pixel", seed=0,
+def prepare(raw, *, split="a1", n_val=1000, classes=(), image_size=None, normalize="pixel", seed=0,
             flip=False, device="cpu", dtype=torch.float32):
     """Select and resize, split, standardize with training statistics, move to `device` once."""
     raw = select(raw, classes, image_size)

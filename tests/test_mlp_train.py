@@ -20,7 +20,7 @@ def pickles(tmp_path_factory):
 
 def test_mlp_overfits_a_tiny_training_set(pickles, device):
     data = load_data(pickles, flip=False, device=device, verify=False, cache_dir=None)
-    cfg = TrainConfig(model="mlp", hidden=(32, 16), eta=0.01, momentum=0.9, epochs=20, batch_size=10,
+    cfg = TrainConfig(model="mlp", hidden=(8, 8), eta=0.01, momentum=0.9, epochs=20, batch_size=10,
                       shuffle=True, device=str(device))
     model = build_model(cfg, data.X_train.shape[1], 10, device)
     loss, _, _ = model.evaluate(data.X_train, data.y_train)
