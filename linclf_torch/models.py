@@ -33,7 +33,7 @@ class Classifier:
         self.layers = []  # (weight name, bias name) of each linear layer, input to output
 
     def forward(self, X):
-        """Scores and, per layer, the caches its backward needs: (ReLU mask or None, linear cache)."""
+        """Scores and, per layer, the caches its backward needs: (ReLU cache or None, linear cache)."""
         h, caches = X, []
         for i, (w, b) in enumerate(self.layers):
             relu_cache = None
