@@ -1,76 +1,150 @@
-"""The `linclf` command: a thin argparse front end over the library, no logic of its own."""
+"""The `linclf` command: a thin argparse front end over the library, no logic of its own.
+
+Exit codes: 0 done, 2 a mistake in the command or the files it names (one line on stderr,
+nothing written), 3 training diverged, 130 interrupted (Ctrl-C). README: "When things go wrong".
+"""
 import argparse
+import json
 import sys
 import time
+from dataclasses import fields, replace
 from pathlib import Path
 
 import torch
 
-from .checkpoint import load_checkpoint
+from .checkpoint import check_data, load_checkpoint, read_checkpoint
 from .cifar import load_cifar10
 from .data import features, load_data, resolve_device
 from .errors import LinclfError
 from .files import check_out_dir
-from .run import run
+from .run import Interrupted, run, saved_epochs
 from .train import TrainConfig, confusion_matrix
 
 D = TrainConfig()
+DATA_DIR = "data"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is a LinclfError: one line and exit 2, like any other."""
+
+    def error(self, message):
+        raise LinclfError(f"{message} (see `{self.prog} --help`)")
 
 
 def add_data_flags(p):
-    p.add_argument("--data-dir", default="data", help="CIFAR-10 folder: official pickles, train/ and "
-                   "test/ image folders, or empty to download (default: data)")
+    p.add_argument("--data-dir", help=f"CIFAR-10 folder: official pickles, train/ and test/ image folders, "
+                   f"or empty to download (default: {DATA_DIR}; with --resume, the run's)")
     p.add_argument("--no-verify", action="store_true", help="accept pickles whose checksums differ from the official ones")
-    p.add_argument("--device", default=D.device, choices=("auto", "cpu", "cuda"))
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help=f"default: {D.device}")
+
+
+def config_flag(p, name, help="", **kw):
+    """A flag for TrainConfig field `name`: None when not given, so --resume can tell."""
+    p.add_argument("--" + name.replace("_", "-"), default=None, help=f"{help} (default: {getattr(D, name)})", **kw)
 
 
 def parser():
-    top = argparse.ArgumentParser(prog="linclf", description="Linear classifiers on CIFAR-10 with hand-written backprop.")
+    top = Parser(prog="linclf", description="Linear classifiers on CIFAR-10 with hand-written backprop.")
     sub = top.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a classifier and write results, checkpoint and figures")
     add_data_flags(t)
-    t.add_argument("--split", default=D.split, help="a1 (10k/10k/10k, default) or full (50k less --n-val)")
-    t.add_argument("--n-val", type=int, default=D.n_val, help="validation images of --split full")
-    t.add_argument("--loss", default=D.loss, help="ce (softmax + cross-entropy) or mbce (sigmoid + multiple BCE)")
-    t.add_argument("--eta", type=float, default=D.eta, help="learning rate")
-    t.add_argument("--lam", type=float, default=D.lam, help="L2 strength λ in J = loss + λ‖W‖²")
-    t.add_argument("--batch-size", type=int, default=D.batch_size)
-    t.add_argument("--epochs", type=int, default=D.epochs)
-    t.add_argument("--shuffle", action="store_true", help="reshuffle the training set every epoch")
-    t.add_argument("--flip", type=float, default=D.flip, help="probability of mirroring each training image")
-    t.add_argument("--decay", default=D.decay, help="none, step:EVERY:FACTOR or plateau[:PATIENCE:FACTOR]")
-    t.add_argument("--seed", type=int, default=D.seed)
+    config_flag(t, "split", "a1 (10k/10k/10k) or full (50k less --n-val)")
+    config_flag(t, "n_val", "validation images of --split full", type=int)
+    config_flag(t, "model", "the classifier: linear")
+    config_flag(t, "loss", "ce (softmax + cross-entropy) or mbce (sigmoid + multiple BCE)")
+    config_flag(t, "eta", "learning rate", type=float)
+    config_flag(t, "lam", "L2 strength λ in J = loss + λ‖W‖²", type=float)
+    config_flag(t, "batch_size", "images per mini-batch", type=int)
+    config_flag(t, "epochs", "passes over the training split (with --resume: the new total)", type=int)
+    config_flag(t, "shuffle", "reshuffle the training set every epoch", action="store_true")
+    config_flag(t, "flip", "probability of mirroring each training image", type=float)
+    config_flag(t, "decay", "none, step:EVERY:FACTOR or plateau[:PATIENCE:FACTOR]")
+    config_flag(t, "seed", "init, shuffle and flip randomness", type=int)
     t.add_argument("--out", help="run folder (default: a new folder under runs/)")
     t.add_argument("--overwrite", action="store_true", help="allow --out to be a folder that already holds files")
+    t.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last completed epoch, "
+                   "with its own settings (only --epochs may change)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="accuracy and confusion matrix of a checkpoint on the test split")
-    e.add_argument("checkpoint", help="model.pt from a run folder")
+    e.add_argument("checkpoint", help="model.pt from a run folder, or the folder")
     add_data_flags(e)
     return top
 
 
 def train_command(args):
-    cfg = TrainConfig(loss=args.loss, eta=args.eta, lam=args.lam, batch_size=args.batch_size,
-                      epochs=args.epochs, shuffle=args.shuffle, flip=args.flip, decay=args.decay,
-                      seed=args.seed, split=args.split, n_val=args.n_val, device=args.device)
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    if args.resume is None:
+        cfg, checkpoint = TrainConfig(**given), None
+        out = check_out_dir(Path(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")), args.overwrite)
+        data_dir, verify = args.data_dir or DATA_DIR, not args.no_verify
+    else:
+        cfg, checkpoint, source = resume_args(args, given)
+        out = Path(args.resume)
+        data_dir = args.data_dir or source.get("data_dir") or DATA_DIR
+        verify = not args.no_verify and source.get("verify", True)
     device = resolve_device(cfg.device)
-    out = Path(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
-    check_out_dir(out, args.overwrite)
-    data = load_data(args.data_dir, split=cfg.split, n_val=cfg.n_val, flip=cfg.flip > 0, device=device,
-                     dtype=cfg.torch_dtype, verify=not args.no_verify, progress=not args.no_progress)
-    results, _ = run(cfg, data, out, progress=not args.no_progress)
+    data = load_data(data_dir, split=cfg.split, n_val=cfg.n_val, flip=cfg.flip > 0, device=device,
+                     dtype=cfg.torch_dtype, verify=verify, progress=not args.no_progress)
+    source = {"data_dir": str(Path(data_dir).resolve()), "verify": verify}
+    try:
+        results, _ = run(cfg, data, out, progress=not args.no_progress, resume=checkpoint, source=source)
+    except Interrupted as e:
+        done = e.results["epochs_completed"]
+        print(f"linclf: interrupted during epoch {done + 1} of {cfg.epochs}: " + (
+              f"{out} keeps epoch {done}, marked interrupted; continue with `linclf train --resume {out}`"
+              if done else "no epoch was completed, nothing was written"), file=sys.stderr)
+        return 130
+    if results["status"] == "diverged":
+        done = results["epochs_completed"]
+        print(f"linclf: training diverged: the cost became NaN or inf in epoch {results['diverged_epoch']}; "
+              f"{out}/results.json says so" + (f" and model.pt keeps epoch {done}" if done else "") +
+              "; try a smaller --eta (or --lam)", file=sys.stderr)
+        return 3
     f = results["final"]
     print(f"train acc {f['train_acc']:.4f}  val acc {f['val_acc']:.4f}  test acc {f['test_acc']:.4f}  "
           f"({results['wall_time_s']:.1f} s on {results['env']['device_name']})")
     print(f"wrote {out}/results.json, model.pt, curves.png, weights.png")
+    return 0
+
+
+def resume_args(args, given):
+    """--resume DIR -> (cfg, checkpoint, source): the run's own config, --epochs the only change."""
+    folder = Path(args.resume)
+    if args.out is not None:
+        raise LinclfError(f"--resume continues in {folder} itself; drop --out (copy the folder first to fork it)")
+    if not folder.is_dir():
+        raise LinclfError(f"--resume {folder} is not a folder; pass the --out folder of an earlier `linclf train`")
+    cfg, checkpoint = read_checkpoint(folder / "model.pt")
+    done = saved_epochs(checkpoint)
+    try:
+        results = json.loads((folder / "results.json").read_text())
+    except (OSError, ValueError):
+        results = {}  # the checkpoint alone is enough to resume
+    results = results if isinstance(results, dict) else {}
+    if results.get("status") == "diverged":
+        raise LinclfError(f"{folder} diverged in epoch {results.get('diverged_epoch')}; resuming would diverge "
+                          "again: start a new run with a smaller --eta")
+    for name, value in given.items():
+        if name not in ("epochs", "device") and value != getattr(cfg, name):
+            flag = "--" + name.replace("_", "-")
+            raise LinclfError(f"{flag} {value} conflicts with the run's {getattr(cfg, name)}: --resume continues "
+                              f"{folder} as configured, only --epochs may change; drop {flag}, or start a new run")
+    epochs = given.get("epochs", cfg.epochs)
+    if epochs <= done:
+        raise LinclfError(f"{folder} has already completed {done} epochs; pass --epochs N with N > {done} "
+                          "to train further")
+    source = results.get("data")
+    return replace(cfg, epochs=epochs, device=given.get("device", cfg.device)), checkpoint, (
+        source if isinstance(source, dict) else {})
 
 
 def evaluate_command(args):
-    device = resolve_device(args.device)
+    device = resolve_device(args.device or D.device)
     model, state = load_checkpoint(args.checkpoint, device)
-    raw = load_cifar10(args.data_dir, verify=not args.no_verify)
+    raw = load_cifar10(args.data_dir or DATA_DIR, verify=not args.no_verify)
+    check_data(state, raw.classes, raw.test_images.shape[1:])
     mean, std = state["mean"].to(device), state["std"].to(device)
     X, y = features(raw.test_images.to(device), mean, std), raw.test_labels.to(device)
     pred = model.predict(X)
@@ -81,13 +155,20 @@ def evaluate_command(args):
     print(" " * width + "  predicted: " + " ".join(f"{c[:5]:>5}" for c in classes))
     for c, row in zip(classes, C):
         print(f"{c:>{width}}  {' ' * 11}" + " ".join(f"{v:>5}" for v in row))
+    return 0
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
     try:
-        {"train": train_command, "evaluate": evaluate_command}[args.command](args)
+        args = parser().parse_args(argv)
+        return {"train": train_command, "evaluate": evaluate_command}[args.command](args)
     except LinclfError as e:
-        print(f"linclf: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+        print(f"linclf: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
+    except OSError as e:  # a disk that is full, a folder we may not write: not a bug to trace back
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"linclf: error: {e.strerror or e}{where}; check the path, its permissions and free space",
+              file=sys.stderr)
+    except KeyboardInterrupt:  # before training started (loading data): nothing was written
+        print("linclf: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    return 2
