@@ -10,13 +10,12 @@ import time
 from dataclasses import fields, replace
 from pathlib import Path
 
-import torch
-
 from .checkpoint import check_data, load_checkpoint, read_checkpoint
 from .cifar import load_cifar10
 from .data import features, load_data, resolve_device
 from .errors import LinclfError
 from .files import check_out_dir
+from .grid import expand_grid, run_grid, write_grid
 from .run import Interrupted, run, saved_epochs
 from .train import TrainConfig, confusion_matrix
 
@@ -38,9 +37,46 @@ def add_data_flags(p):
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help=f"default: {D.device}")
 
 
-def config_flag(p, name, help="", **kw):
-    """A flag for TrainConfig field `name`: None when not given, so --resume can tell."""
-    p.add_argument("--" + name.replace("_", "-"), default=None, help=f"{help} (default: {getattr(D, name)})", **kw)
+SWEPT = ("loss", "eta", "lam", "batch_size", "epochs", "decay")  # list-valued in `linclf grid`
+
+
+def add_run_flags(p, many):
+    """Training flags; with many=True each hyperparameter takes a list of values (linclf grid).
+
+    A flag named after a TrainConfig field is None when not given, so that --resume can tell
+    a flag from its default; config_from fills in TrainConfig's defaults.
+    """
+    add_data_flags(p)
+
+    def flag(name, help="", **kw):
+        if many and name in SWEPT:
+            kw["nargs"] = "+"
+        p.add_argument("--" + name.replace("_", "-"), default=None, help=f"{help} (default: {getattr(D, name)})", **kw)
+    flag("split", "a1 (10k/10k/10k) or full (50k less --n-val)")
+    flag("n_val", "validation images of --split full", type=int)
+    flag("model", "the classifier: linear")
+    flag("loss", "ce (softmax + cross-entropy) or mbce (sigmoid + multiple BCE)")
+    flag("eta", "learning rate", type=float)
+    flag("lam", "L2 strength λ in J = loss + λ‖W‖²", type=float)
+    flag("batch_size", "images per mini-batch", type=int)
+    flag("epochs", "passes over the training split (with --resume: the new total)", type=int)
+    flag("decay", "none, step:EVERY:FACTOR or plateau[:PATIENCE:FACTOR]")
+    flag("flip", "probability of mirroring each training image", type=float)
+    flag("shuffle", "reshuffle the training set every epoch", action="store_true")
+    flag("seed", "init, shuffle and flip randomness", type=int)
+    p.add_argument("--out", help="output folder (default: a new folder under runs/)")
+    p.add_argument("--overwrite", action="store_true", help="allow --out to be a folder that already holds files")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def given(args):
+    """The TrainConfig fields given on the command line (for a grid, lists for the swept ones)."""
+    return {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+
+
+def config_from(args):
+    """TrainConfig from parsed flags (for a grid: the first value of each list)."""
+    return TrainConfig(**{k: v[0] if isinstance(v, list) else v for k, v in given(args).items()})
 
 
 def parser():
@@ -48,24 +84,13 @@ def parser():
     sub = top.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a classifier and write results, checkpoint and figures")
-    add_data_flags(t)
-    config_flag(t, "split", "a1 (10k/10k/10k) or full (50k less --n-val)")
-    config_flag(t, "n_val", "validation images of --split full", type=int)
-    config_flag(t, "model", "the classifier: linear")
-    config_flag(t, "loss", "ce (softmax + cross-entropy) or mbce (sigmoid + multiple BCE)")
-    config_flag(t, "eta", "learning rate", type=float)
-    config_flag(t, "lam", "L2 strength λ in J = loss + λ‖W‖²", type=float)
-    config_flag(t, "batch_size", "images per mini-batch", type=int)
-    config_flag(t, "epochs", "passes over the training split (with --resume: the new total)", type=int)
-    config_flag(t, "shuffle", "reshuffle the training set every epoch", action="store_true")
-    config_flag(t, "flip", "probability of mirroring each training image", type=float)
-    config_flag(t, "decay", "none, step:EVERY:FACTOR or plateau[:PATIENCE:FACTOR]")
-    config_flag(t, "seed", "init, shuffle and flip randomness", type=int)
-    t.add_argument("--out", help="run folder (default: a new folder under runs/)")
-    t.add_argument("--overwrite", action="store_true", help="allow --out to be a folder that already holds files")
+    add_run_flags(t, many=False)
     t.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last completed epoch, "
                    "with its own settings (only --epochs may change)")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    g = sub.add_parser("grid", help="train every combination of the given values, rank by validation accuracy")
+    add_run_flags(g, many=True)
+    g.add_argument("--top", type=int, default=10, help="rows of the ranking table (default 10)")
 
     e = sub.add_parser("evaluate", help="accuracy and confusion matrix of a checkpoint on the test split")
     e.add_argument("checkpoint", help="model.pt from a run folder, or the folder")
@@ -73,21 +98,31 @@ def parser():
     return top
 
 
-def train_command(args):
-    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
-    if args.resume is None:
-        cfg, checkpoint = TrainConfig(**given), None
-        out = check_out_dir(Path(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")), args.overwrite)
+def out_and_data(args, cfg, resumed=None):
+    """Check --out before any work, then load the data onto the device once.
+
+    resumed: results.json's "data" of the run --resume continues (its data folder), which
+    is also the output folder. Returns (out, data, source), source for results.json.
+    """
+    device = resolve_device(cfg.device)
+    if resumed is None:
+        out = check_out_dir(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"), args.overwrite)
         data_dir, verify = args.data_dir or DATA_DIR, not args.no_verify
     else:
-        cfg, checkpoint, source = resume_args(args, given)
         out = Path(args.resume)
-        data_dir = args.data_dir or source.get("data_dir") or DATA_DIR
-        verify = not args.no_verify and source.get("verify", True)
-    device = resolve_device(cfg.device)
+        data_dir = args.data_dir or resumed.get("data_dir") or DATA_DIR
+        verify = not args.no_verify and resumed.get("verify", True)
     data = load_data(data_dir, split=cfg.split, n_val=cfg.n_val, flip=cfg.flip > 0, device=device,
                      dtype=cfg.torch_dtype, verify=verify, progress=not args.no_progress)
-    source = {"data_dir": str(Path(data_dir).resolve()), "verify": verify}
+    return out, data, {"data_dir": str(Path(data_dir).resolve()), "verify": verify}
+
+
+def train_command(args):
+    if args.resume is None:
+        cfg, checkpoint, resumed = config_from(args), None, None
+    else:
+        cfg, checkpoint, resumed = resume_args(args)
+    out, data, source = out_and_data(args, cfg, resumed)
     try:
         results, _ = run(cfg, data, out, progress=not args.no_progress, resume=checkpoint, source=source)
     except Interrupted as e:
@@ -109,8 +144,8 @@ def train_command(args):
     return 0
 
 
-def resume_args(args, given):
-    """--resume DIR -> (cfg, checkpoint, source): the run's own config, --epochs the only change."""
+def resume_args(args):
+    """--resume DIR -> (cfg, checkpoint, data): the run's own config, --epochs the only change."""
     folder = Path(args.resume)
     if args.out is not None:
         raise LinclfError(f"--resume continues in {folder} itself; drop --out (copy the folder first to fork it)")
@@ -126,18 +161,31 @@ def resume_args(args, given):
     if results.get("status") == "diverged":
         raise LinclfError(f"{folder} diverged in epoch {results.get('diverged_epoch')}; resuming would diverge "
                           "again: start a new run with a smaller --eta")
-    for name, value in given.items():
+    flags = given(args)
+    for name, value in flags.items():
         if name not in ("epochs", "device") and value != getattr(cfg, name):
             flag = "--" + name.replace("_", "-")
             raise LinclfError(f"{flag} {value} conflicts with the run's {getattr(cfg, name)}: --resume continues "
                               f"{folder} as configured, only --epochs may change; drop {flag}, or start a new run")
-    epochs = given.get("epochs", cfg.epochs)
+    epochs = flags.get("epochs", cfg.epochs)
     if epochs <= done:
         raise LinclfError(f"{folder} has already completed {done} epochs; pass --epochs N with N > {done} "
                           "to train further")
-    source = results.get("data")
-    return replace(cfg, epochs=epochs, device=given.get("device", cfg.device)), checkpoint, (
-        source if isinstance(source, dict) else {})
+    data = results.get("data")
+    return (replace(cfg, epochs=epochs, device=flags.get("device", cfg.device)), checkpoint,
+            data if isinstance(data, dict) else {})
+
+
+def grid_command(args):
+    lists = {k: v for k, v in given(args).items() if k in SWEPT}
+    configs = expand_grid(config_from(args), **lists)
+    out, data, _ = out_and_data(args, configs[0])
+    results, models = run_grid(configs, data, progress=not args.no_progress)
+    varied = [k for k, values in lists.items() if len(values) > 1]
+    report = write_grid(out, results, models, data, varied, top=args.top)
+    print(report)
+    print(f"wrote {out}/results.json, report.md" + (", heatmap.png" if (out / "heatmap.png").exists() else ""))
+    return 0
 
 
 def evaluate_command(args):
@@ -159,16 +207,17 @@ def evaluate_command(args):
 
 
 def main(argv=None):
+    commands = {"train": train_command, "grid": grid_command, "evaluate": evaluate_command}
     try:
         args = parser().parse_args(argv)
-        return {"train": train_command, "evaluate": evaluate_command}[args.command](args)
+        return commands[args.command](args)
     except LinclfError as e:
         print(f"linclf: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
     except OSError as e:  # a disk that is full, a folder we may not write: not a bug to trace back
         where = f" ({e.filename})" if e.filename else ""
         print(f"linclf: error: {e.strerror or e}{where}; check the path, its permissions and free space",
               file=sys.stderr)
-    except KeyboardInterrupt:  # before training started (loading data): nothing was written
-        print("linclf: interrupted; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt:  # outside an epoch loop: run() reports its own
+        print("linclf: interrupted", file=sys.stderr)
         return 130
     return 2

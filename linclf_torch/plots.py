@@ -31,3 +31,35 @@ def weights_figure(W, classes, image_shape):
         ax.imshow(w.permute(1, 2, 0).numpy())
         ax.set_title(classes[k])
     return fig
+
+
+def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
+    """Validation accuracy over (rows × cols), one panel per value of facet.
+
+    Where other hyperparameters vary too, a cell shows the best over them.
+    """
+    value = lambda r, k: r["config"][k]
+    facets = sorted({value(r, facet) for r in results})
+    row_vals = sorted({value(r, rows) for r in results})
+    col_vals = sorted({value(r, cols) for r in results})
+    accs = [r["final"]["val_acc"] for r in results]
+    lo, hi = min(accs), max(accs)  # one colour scale for every panel
+    fig = Figure(figsize=(4.2 * len(facets), 3.6), layout="constrained")
+    axes = fig.subplots(1, len(facets), squeeze=False)[0]
+    for ax, f in zip(axes, facets):
+        grid = [[float("nan")] * len(col_vals) for _ in row_vals]
+        for r in results:
+            if value(r, facet) == f:
+                i, j = row_vals.index(value(r, rows)), col_vals.index(value(r, cols))
+                acc = r["final"]["val_acc"]
+                grid[i][j] = acc if grid[i][j] != grid[i][j] else max(grid[i][j], acc)  # nan != nan
+        image = ax.imshow(grid, cmap="viridis", aspect="auto", vmin=lo, vmax=hi)
+        for i in range(len(row_vals)):
+            for j in range(len(col_vals)):
+                dark = grid[i][j] < (lo + hi) / 2  # viridis is dark at the low end
+                ax.text(j, i, f"{100 * grid[i][j]:.1f}", ha="center", va="center", fontsize=9,
+                        color="w" if dark else "k")
+        ax.set(xticks=range(len(col_vals)), xticklabels=col_vals, yticks=range(len(row_vals)),
+               yticklabels=row_vals, xlabel=cols, ylabel=rows, title=f"{facet} = {f}")
+        fig.colorbar(image, ax=ax, label="validation accuracy")
+    return fig

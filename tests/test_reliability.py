@@ -494,3 +494,16 @@ def test_cpu_and_cuda_runs_agree(tmp_path):
         assert abs(cpu - cuda) <= 0.005, f"{key}: cpu {cpu:.4f}, cuda {cuda:.4f}"
     for a, b in zip(results["cpu"]["history"], results["cuda"]["history"]):
         assert a["train_cost"] == pytest.approx(b["train_cost"], rel=1e-3)
+
+
+def test_grid_goes_on_past_a_diverged_configuration_and_marks_it(pickles, tmp_path, capsys):
+    out = tmp_path / "grid"
+    assert main(["grid", "--data-dir", str(pickles), "--no-verify", "--device", "cpu", "--no-progress",
+                 "--eta", "1e38", "0.01", "--lam", "0", "0.1", "--batch-size", "10", "--epochs", "2",
+                 "--out", str(out)]) == 0
+    saved = strict_json(out / "results.json")
+    statuses = [(r["config"]["eta"], r["status"], r["diverged_epoch"]) for r in saved["runs"]]
+    assert statuses == [(1e38, "diverged", 1)] * 2 + [(0.01, "completed", None)] * 2
+    assert sorted(saved["ranking"][:2]) == [2, 3] and saved["best"]["test_acc"] is not None
+    report = (out / "report.md").read_text()
+    assert report.count("diverged in epoch 1") == 2 and "test accuracy" in report
