@@ -25,7 +25,7 @@ import torchvision.datasets.utils
 
 import linclf_torch
 from linclf_torch import cifar, files
-from linclf_torch.checkpoint import read_checkpoint, save_checkpoint
+from linclf_torch.checkpoint import read_checkpoint
 from linclf_torch.cli import main
 from linclf_torch.data import load_data
 from linclf_torch.files import write_atomic
@@ -208,6 +208,10 @@ CASES = [
     case("seed-too-large", lambda b: b.train("--seed", str(2**64)), r"--seed must be an integer in \[0, 2\^63\)"),
     case("unknown-flag", lambda b: b.train("--learning-rate", "0.1"), r"unrecognized arguments: --learning-rate 0.1"),
     case("no-command", lambda b: [], r"the following arguments are required: command"),
+    case("grid-bad-value", lambda b: ["grid", "--data-dir", str(b.pickles), "--no-verify", "--out", b.out,
+                                      "--eta", "0.01", "abc"], r"argument --eta: invalid float value: 'abc'"),
+    case("grid-bad-config", lambda b: ["grid", "--data-dir", str(b.pickles), "--no-verify", "--out", b.out,
+                                       "--lam", "0", "-1"], r"--lam must be ≥ 0"),
     # --data-dir (downloads are offline here: see the fixture below)
     case("data-dir-missing", lambda b: b.train(data_dir=b.root / "nowhere"),
      r"no CIFAR-10 found in '.*nowhere' and the download failed .*put the official cifar-10-batches-py"),
