@@ -112,7 +112,7 @@ def prepare(raw, *, split="a1", n_val=1000, classes=(), image_size=None, normali
     std = pixels.std(dims, keepdim=True)[0]
     std = torch.where(std > 0, std, torch.ones_like(std))   # a constant pixel carries no signal
     mean, std = mean.to(dtype), std.to(dtype)
-    return Data(
+    data = Data(
         X_train=features(train, mean, std),
         y_train=raw.train_labels[tr].to(**to_dev),
         X_val=features(raw.train_images[va].to(**to_dev), mean, std),
@@ -122,6 +122,11 @@ def prepare(raw, *, split="a1", n_val=1000, classes=(), image_size=None, normali
         X_train_flipped=features(horizontal_flip(train), mean, std) if flip else None,
         mean=mean, std=std, classes=tuple(raw.classes), image_shape=tuple(train.shape[1:]),
     )
+    for name in ("train", "val", "test"):  # once, at load: training never checks its inputs again
+        if not torch.isfinite(getattr(data, f"X_{name}")).all():
+            raise LinclfError(f"the {name} images hold NaN or inf values: pixels must be finite "
+                              "numbers in 0..255; check where the data came from")
+    return data
 
 
 def load_data(data_dir="data", *, verify=True, cache_dir="data/cache", progress=False, **options):

@@ -3,7 +3,10 @@
 One code path for CPU and CUDA: the data already lives on the device, batches are views or
 on-device gathers, the shuffle permutation and the flip mask are drawn on the device from a
 seeded generator, and the epoch's metrics are read back to the host once per epoch.
+Training stops early when those metrics are NaN or inf: the run has diverged (state.py).
 """
+import math
+import time
 from dataclasses import dataclass
 
 import torch
@@ -13,8 +16,8 @@ from .data import NORMALIZE, SPLITS
 from .errors import LinclfError
 from .losses import LOSSES
 from .models import MODELS
-from .optim import SGD
 from .schedules import parse_decay
+from .state import TrainState
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,8 @@ class TrainConfig:
             (self.loss in LOSSES, f"unknown --loss {self.loss!r}: choose one of {', '.join(LOSSES)}"),
             (self.split in SPLITS, f"unknown --split {self.split!r}: choose one of {', '.join(SPLITS)}"),
             (self.device in ("auto", "cpu", "cuda"), f"unknown --device {self.device!r}: use auto, cpu or cuda"),
-            (self.eta > 0, f"--eta must be > 0 (got {self.eta})"),
-            (self.lam >= 0, f"--lam must be ≥ 0 (got {self.lam})"),
+            (0 < self.eta < math.inf, f"--eta must be > 0 and finite (got {self.eta})"),
+            (0 <= self.lam < math.inf, f"--lam must be ≥ 0 and finite (got {self.lam})"),
             (self.batch_size >= 1, f"--batch-size must be ≥ 1 (got {self.batch_size})"),
             (self.epochs >= 1, f"--epochs must be ≥ 1 (got {self.epochs})"),
             (0 <= self.flip <= 1, f"--flip is a probability in [0, 1] (got {self.flip})"),
@@ -59,6 +62,7 @@ class TrainConfig:
             (all(m >= 1 for m in self.hidden), f"--hidden sizes must be ≥ 1 (got {' '.join(map(str, self.hidden))})"),
             (self.image_size >= 1, f"--image-size must be ≥ 1 (got {self.image_size})"),
             (self.normalize in NORMALIZE, f"--normalize must be {' or '.join(NORMALIZE)} (got {self.normalize})"),
+            (0 <= self.seed < 2**63, f"--seed must be an integer in [0, 2^63) (got {self.seed})"),
         ]
         for ok, message in checks:
             if not ok:  # NaN fails every comparison, so it lands here too
@@ -92,33 +96,43 @@ def epoch_metrics(model, data):
 
 
 @torch.no_grad()
-def train(model, data, cfg, *, progress=True, on_epoch=None):
+def train(model, data, cfg, *, progress=True, on_epoch=None, state=None):
     """Train `model` in place on data.X_train; return the history, one dict per epoch.
 
     Each record: epoch, eta (in effect during that epoch) and epoch_metrics' six numbers.
-    on_epoch(record), when given, is called after every epoch (checkpoints, logging).
+    on_epoch(record), when given, is called after every epoch (checkpoints, logging), once
+    `state` is ready for the next one. state: a TrainState to continue from (default: epoch
+    0); it is updated in place. When an epoch's metrics are NaN or inf, training stops:
+    state.diverged_epoch is that epoch, its record is not in the history, and the model
+    holds that epoch's parameters (run.py keeps the last finite epoch's checkpoint on disk).
     """
     if cfg.batch_size > len(data.y_train):
         raise LinclfError(f"--batch-size {cfg.batch_size} is larger than the training set "
                           f"({len(data.y_train)} images); use at most {len(data.y_train)}")
     if cfg.flip and data.X_train_flipped is None:
         raise LinclfError("--flip needs the data prepared with flip=True")
-    generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
-    optimizer = SGD(model.params, cfg.eta, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    schedule = parse_decay(cfg.decay)
-    history = []
-    bar = tqdm(range(1, cfg.epochs + 1), desc="train", unit="epoch", disable=not progress)
+    if state is None:
+        state = TrainState.start(model, cfg, data.X_train.device)
+    bar = tqdm(range(state.epoch + 1, cfg.epochs + 1), desc="train", unit="epoch", disable=not progress,
+               initial=state.epoch, total=cfg.epochs)
     for epoch in bar:
-        for Xb, yb in batches(data, cfg, generator):
+        start = time.perf_counter()
+        for Xb, yb in batches(data, cfg, state.generator):
             _, grads = model.loss(Xb, yb)
-            optimizer.step(grads)
-        record = {"epoch": epoch, "eta": optimizer.lr, **epoch_metrics(model, data)}
-        history.append(record)
+            state.optimizer.step(grads)
+        record = {"epoch": epoch, "eta": state.optimizer.lr, **epoch_metrics(model, data)}
+        if not all(map(math.isfinite, record.values())):  # already on the host: no extra sync
+            state.diverged_epoch = epoch
+            break
+        state.wall_time_s += time.perf_counter() - start  # epoch_metrics waited for the device
+        state.epoch = epoch
+        state.history.append(record)
+        state.optimizer.lr = state.schedule(state.optimizer.lr, epoch, record["val_loss"])
         bar.set_postfix(cost=f"{record['train_cost']:.4f}", val_acc=f"{record['val_acc']:.4f}")
         if on_epoch is not None:
             on_epoch(record)
-        optimizer.lr = schedule(optimizer.lr, epoch, record["val_loss"])
-    return history
+    bar.close()
+    return state.history
 
 
 def accuracy(model, X, y):

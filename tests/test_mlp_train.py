@@ -3,8 +3,9 @@ import json
 import math
 
 import pytest
+import torch
 
-from linclf_torch.checkpoint import load_checkpoint
+from linclf_torch.checkpoint import load_checkpoint, read_checkpoint
 from linclf_torch.cli import main
 from linclf_torch.data import load_data
 from linclf_torch.models import build_model
@@ -30,13 +31,15 @@ def test_mlp_overfits_a_tiny_training_set(pickles, device):
     assert results["final"]["test_acc"] > 0.5  # chance is 0.1
 
 
+MLP_RUN = ["--no-verify", "--no-progress", "--device", "cpu", "--model", "mlp", "--hidden", "8", "4",
+           "--momentum", "0.85", "--weight-decay", "0.01", "--classes", "automobile", "cat", "--image-size", "16",
+           "--normalize", "channel", "--split", "random", "--n-val", "8", "--batch-size", "8", "--eta", "0.05",
+           "--shuffle", "--dtype", "float64"]
+
+
 def test_train_and_evaluate_an_mlp_on_two_resized_classes(pickles, tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", "--data-dir", str(pickles), "--no-verify", "--out", str(out), "--no-progress",
-                 "--device", "cpu", "--model", "mlp", "--hidden", "8", "4", "--momentum", "0.85",
-                 "--weight-decay", "0.01", "--classes", "automobile", "cat", "--image-size", "16",
-                 "--normalize", "channel", "--split", "random", "--n-val", "8", "--batch-size", "8",
-                 "--epochs", "2", "--eta", "0.05", "--dtype", "float64"]) == 0
+    assert main(["train", "--data-dir", str(pickles), "--out", str(out), "--epochs", "2", *MLP_RUN]) == 0
     results = json.loads((out / "results.json").read_text())
     cfg = results["config"]
     assert (cfg["model"], cfg["hidden"], cfg["momentum"], cfg["weight_decay"]) == ("mlp", [8, 4], 0.85, 0.01)
@@ -50,6 +53,16 @@ def test_train_and_evaluate_an_mlp_on_two_resized_classes(pickles, tmp_path, cap
     model, state = load_checkpoint(out / "model.pt")
     assert [tuple(p.shape) for p in model.params.values()] == [(8, 768), (8,), (4, 8), (4,), (2, 4), (2,)]
     assert state["classes"] == ["automobile", "cat"] and state["mean"].shape == (3, 1, 1)
+
+
+def test_resumed_mlp_run_ends_with_the_weights_of_an_unbroken_one(pickles, tmp_path):
+    """The momentum buffers of W1, b1, ... and the data options survive --resume."""
+    assert main(["train", "--data-dir", str(pickles), "--out", str(tmp_path / "a"), "--epochs", "3", *MLP_RUN]) == 0
+    assert main(["train", "--data-dir", str(pickles), "--out", str(tmp_path / "b"), "--epochs", "2", *MLP_RUN]) == 0
+    assert main(["train", "--resume", str(tmp_path / "b"), "--epochs", "3", "--no-progress"]) == 0
+    a, b = read_checkpoint(tmp_path / "a")[1]["params"], read_checkpoint(tmp_path / "b")[1]["params"]
+    assert list(a) == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 @pytest.mark.parametrize("flags,message", [
