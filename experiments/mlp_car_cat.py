@@ -9,8 +9,9 @@ torch.optim.SGD), and does the model chosen on validation reach the report's tes
 Measured (CPU, 2 cores shared with other jobs, JPEG copy of CIFAR-10, seed 0): validation
 accuracy 0.872–0.918 over the five models; best model 3 (lr 0.01, momentum 0.85, no weight
 decay), val 0.918, test 0.9035 (the report: val 0.885–0.921, best model 4, test 0.917).
-Wall time 37 s (53 s with imports and figures) with one thread. With PyTorch's default two
-threads on the same machine, busy with other jobs (load average 5), 364 s for identical numbers.
+Wall time 20–37 s (30–53 s with imports and figures), two runs, one PyTorch thread. With the
+default two threads on the same machine, busy with other jobs (load average 3–5), 183–364 s
+for identical numbers: every op big enough to be split across threads waited for a core.
 
 Protocol: classes automobile → 0, cat → 1, resized to 16x16 (antialiased),
 standardized per channel with the training split's mean and std; the 10,000 training
