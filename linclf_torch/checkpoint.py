@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from .data import features, select
 from .errors import LinclfError
 from .files import write_atomic
 from .models import build_model
@@ -22,8 +23,8 @@ def save_checkpoint(path, model, data, cfg, train_state=None):
         "format": FORMAT,
         "config": asdict(cfg),
         "params": {k: v.cpu() for k, v in model.params.items()},
-        "mean": data.mean.cpu(), "std": data.std.cpu(),  # (3, H, W) training statistics
-        "classes": list(data.classes),
+        "mean": data.mean.cpu(), "std": data.std.cpu(),  # (3, H, W) or (3, 1, 1) training statistics
+        "classes": list(data.classes),                   # the names of labels 0..K−1
         "image_shape": list(data.image_shape),
     }
     if train_state is not None:
@@ -55,7 +56,8 @@ def read_checkpoint(path):
         if not (isinstance(state["params"], dict) and state["classes"]
                 and all(isinstance(c, str) for c in state["classes"])
                 and len(state["image_shape"]) == 3 and all(type(n) is int and n > 0 for n in state["image_shape"])
-                and all(isinstance(state[k], torch.Tensor) and state[k].shape == tuple(state["image_shape"])
+                and all(isinstance(state[k], torch.Tensor)  # per pixel or per channel
+                        and state[k].shape in (tuple(state["image_shape"]), (state["image_shape"][0], 1, 1))
                         for k in ("mean", "std"))):
             raise ValueError("params, classes, image_shape, mean or std")
     except (KeyError, TypeError, ValueError, LinclfError) as e:
@@ -94,3 +96,20 @@ def check_data(state, classes, image_shape):
     if list(classes) != list(state["classes"]):
         raise LinclfError(f"{state['path']} was trained on the classes {', '.join(state['classes'])}; the data "
                           f"has {', '.join(classes)}: {advice}")
+
+
+def prepare_test(state, raw, device="cpu"):
+    """The test images of raw (cifar.Cifar10) preprocessed as for training the checkpoint: (X, y).
+
+    The same select and features as data.prepare, from what the checkpoint stores: the
+    class names in label order, the configured image size and the training mean and std.
+    """
+    missing = [c for c in state["classes"] if c not in raw.classes]
+    if missing:
+        raise LinclfError(f"{state.get('path', 'the checkpoint')} was trained on the classes "
+                          f"{', '.join(state['classes'])}; the data has {', '.join(raw.classes)}: "
+                          "use the data set the checkpoint was trained on")
+    raw = select(raw, state["classes"], state["config"].get("image_size"))
+    check_data(state, raw.classes, raw.test_images.shape[1:])
+    mean, std = state["mean"].to(device), state["std"].to(device)
+    return features(raw.test_images.to(device), mean, std), raw.test_labels.to(device)  # (M, d), (M,)

@@ -10,9 +10,9 @@ import time
 from dataclasses import fields, replace
 from pathlib import Path
 
-from .checkpoint import check_data, load_checkpoint, read_checkpoint
+from .checkpoint import load_checkpoint, prepare_test, read_checkpoint
 from .cifar import load_cifar10
-from .data import features, load_data, resolve_device
+from .data import load_data, resolve_device
 from .errors import LinclfError
 from .files import check_out_dir
 from .grid import expand_grid, run_grid, write_grid
@@ -52,9 +52,16 @@ def add_run_flags(p, many):
         if many and name in SWEPT:
             kw["nargs"] = "+"
         p.add_argument("--" + name.replace("_", "-"), default=None, help=f"{help} (default: {getattr(D, name)})", **kw)
-    flag("split", "a1 (10k/10k/10k) or full (50k less --n-val)")
-    flag("n_val", "validation images of --split full", type=int)
-    flag("model", "the classifier: linear")
+    flag("split", "a1 (10k/10k/10k), full (50k less --n-val) or random (--n-val drawn at random for validation)")
+    flag("n_val", "validation images of --split full or random", type=int)
+    flag("classes", "keep these classes, labelled 0..K−1 in this order", nargs="+")
+    flag("image_size", "resize the images to this many pixels per side", type=int)
+    flag("normalize", "standardize per pixel or per channel")
+    flag("model", "the classifier: linear or mlp")
+    flag("hidden", "hidden layer sizes of the MLP, e.g. 128 32", nargs="+", type=int)
+    flag("momentum", "SGD momentum μ", type=float)
+    flag("weight_decay", "SGD weight decay: g += wd·θ", type=float)
+    flag("dtype", "float32 or float64")
     flag("loss", "ce (softmax + cross-entropy) or mbce (sigmoid + multiple BCE)")
     flag("eta", "learning rate", type=float)
     flag("lam", "L2 strength λ in J = loss + λ‖W‖²", type=float)
@@ -71,7 +78,8 @@ def add_run_flags(p, many):
 
 def given(args):
     """The TrainConfig fields given on the command line (for a grid, lists for the swept ones)."""
-    return {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    return {k: tuple(v) if k in ("hidden", "classes") else v for k, v in values.items()}  # TrainConfig's tuples
 
 
 def config_from(args):
@@ -80,7 +88,7 @@ def config_from(args):
 
 
 def parser():
-    top = Parser(prog="linclf", description="Linear classifiers on CIFAR-10 with hand-written backprop.")
+    top = Parser(prog="linclf", description="Linear and MLP classifiers on CIFAR-10 with hand-written backprop.")
     sub = top.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a classifier and write results, checkpoint and figures")
@@ -112,7 +120,8 @@ def out_and_data(args, cfg, resumed=None):
         out = Path(args.resume)
         data_dir = args.data_dir or resumed.get("data_dir") or DATA_DIR
         verify = not args.no_verify and resumed.get("verify", True)
-    data = load_data(data_dir, split=cfg.split, n_val=cfg.n_val, flip=cfg.flip > 0, device=device,
+    data = load_data(data_dir, split=cfg.split, n_val=cfg.n_val, classes=cfg.classes, image_size=cfg.image_size,
+                     normalize=cfg.normalize, seed=cfg.seed, flip=cfg.flip > 0, device=device,
                      dtype=cfg.torch_dtype, verify=verify, progress=not args.no_progress)
     return out, data, {"data_dir": str(Path(data_dir).resolve()), "verify": verify}
 
@@ -140,7 +149,7 @@ def train_command(args):
     f = results["final"]
     print(f"train acc {f['train_acc']:.4f}  val acc {f['val_acc']:.4f}  test acc {f['test_acc']:.4f}  "
           f"({results['wall_time_s']:.1f} s on {results['env']['device_name']})")
-    print(f"wrote {out}/results.json, model.pt, curves.png, weights.png")
+    print(f"wrote {out}/: {', '.join(sorted(f.name for f in out.iterdir()))}")
     return 0
 
 
@@ -191,10 +200,7 @@ def grid_command(args):
 def evaluate_command(args):
     device = resolve_device(args.device or D.device)
     model, state = load_checkpoint(args.checkpoint, device)
-    raw = load_cifar10(args.data_dir or DATA_DIR, verify=not args.no_verify)
-    check_data(state, raw.classes, raw.test_images.shape[1:])
-    mean, std = state["mean"].to(device), state["std"].to(device)
-    X, y = features(raw.test_images.to(device), mean, std), raw.test_labels.to(device)
+    X, y = prepare_test(state, load_cifar10(args.data_dir or DATA_DIR, verify=not args.no_verify), device)
     pred = model.predict(X)
     K, classes = len(state["classes"]), state["classes"]
     C = confusion_matrix(y, pred, K).tolist()

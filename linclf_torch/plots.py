@@ -63,3 +63,31 @@ def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
                yticklabels=row_vals, xlabel=cols, ylabel=rows, title=f"{facet} = {f}")
         fig.colorbar(image, ax=ax, label="validation accuracy")
     return fig
+
+
+def histories_figure(histories, labels, keys, ylabel):
+    """One panel per key of the history records (e.g. train_acc, val_acc), one line per run."""
+    fig = Figure(figsize=(5 * len(keys), 4), layout="constrained")
+    for ax, key in zip(fig.subplots(1, len(keys), squeeze=False)[0], keys):
+        for history, label in zip(histories, labels):
+            ax.plot([r["epoch"] for r in history], [r[key] for r in history], label=label)
+        ax.set(xlabel="epoch", ylabel=ylabel, title=key.replace("_", " "))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return fig
+
+
+def confusion_figure(C, classes, title=""):
+    """Confusion matrix C (K, K), C[i, j] = examples of class i predicted as j, with its counts."""
+    C = C.cpu()
+    fig = Figure(figsize=(1.2 * len(classes) + 2, 1.2 * len(classes) + 1.2), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(C.numpy(), cmap="Blues")
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            dark = C[i, j] > C.max() / 2  # Blues is dark at the high end
+            ax.text(j, i, str(C[i, j].item()), ha="center", va="center", color="w" if dark else "k")
+    ax.set(xticks=range(len(classes)), xticklabels=classes, yticks=range(len(classes)), yticklabels=classes,
+           xlabel="predicted", ylabel="true", title=title)
+    fig.colorbar(image, ax=ax, label="images")
+    return fig

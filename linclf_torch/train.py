@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from .data import SPLITS
+from .data import NORMALIZE, SPLITS
 from .errors import LinclfError
 from .losses import LOSSES
 from .models import MODELS
@@ -34,9 +34,12 @@ class TrainConfig:
     decay: str = "none"         # learning-rate schedule, see schedules.py
     momentum: float = 0.0       # SGD momentum μ
     weight_decay: float = 0.0   # SGD weight decay wd (g += wd·θ), not λ
-    seed: int = 0               # init, shuffle and flip randomness
-    split: str = "a1"           # "a1" | "full", see data.py
-    n_val: int = 1000           # validation images of the "full" split
+    seed: int = 0               # init, shuffle, flip and random-split randomness
+    split: str = "a1"           # "a1" | "full" | "random", see data.py
+    n_val: int = 1000           # validation images of the "full" and "random" splits
+    classes: tuple = ()         # class names to keep, relabelled 0..K−1 in this order; () = all
+    image_size: int = 32        # pixels per side; other sizes are resized (antialiased)
+    normalize: str = "pixel"    # standardize per "pixel" (DD2424) or per "channel" (INF265)
     device: str = "auto"        # "auto" | "cpu" | "cuda"
     dtype: str = "float32"      # "float32" | "float64"
 
@@ -54,6 +57,11 @@ class TrainConfig:
             (self.momentum >= 0, f"--momentum must be ≥ 0 (got {self.momentum})"),
             (self.weight_decay >= 0, f"--weight-decay must be ≥ 0 (got {self.weight_decay})"),
             (self.dtype in ("float32", "float64"), f"--dtype must be float32 or float64 (got {self.dtype})"),
+            (self.model != "mlp" or len(self.hidden) > 0, "--model mlp needs hidden layer sizes, e.g. --hidden 128 32"),
+            (self.model == "mlp" or not self.hidden, "--hidden is for --model mlp; drop it or add --model mlp"),
+            (all(m >= 1 for m in self.hidden), f"--hidden sizes must be ≥ 1 (got {' '.join(map(str, self.hidden))})"),
+            (self.image_size >= 1, f"--image-size must be ≥ 1 (got {self.image_size})"),
+            (self.normalize in NORMALIZE, f"--normalize must be {' or '.join(NORMALIZE)} (got {self.normalize})"),
             (0 <= self.seed < 2**63, f"--seed must be an integer in [0, 2^63) (got {self.seed})"),
         ]
         for ok, message in checks:
