@@ -1,0 +1,68 @@
+"""DD2424 Assignment 1, the reports' first result: are the hand-written gradients right?
+
+For a linear classifier on the first n training images of split a1, restricted to their
+first d dimensions (the reports' check: n = 3, d = 10; and a larger case, n = 100,
+d = 500), compare the analytic gradients of the cost J = loss + λ‖W‖² with respect to W and
+b (models.LinearClassifier.loss) with centered finite differences of the same cost
+(gradcheck.numerical_gradient, h = 1e-6), in float64, for CE and MBCE, with λ = 0 and
+λ = 0.1. W and b start as N(0, 0.01²) draws from a generator seeded with --seed (b too,
+as in the reports, so that its gradient is not checked at a special point).
+
+Errors as the reports define them: the largest entry-wise relative error
+|gₐ − gₙ| / max(1e-12, |gₐ| + |gₙ|), and, because one entry of a near-zero gradient can
+dominate the maximum, also the norm-wise ‖gₐ − gₙ‖ / (‖gₐ‖ + ‖gₙ‖). (No autograd here:
+the tests compare the same gradients with autograd, tests/test_gradients.py.)
+
+Command:
+    python experiments/gradcheck.py --data-dir ../shared/datasets/cifar10-jpg --device cpu
+
+Measured (RESULTS_PLACEHOLDER)
+"""
+import sys
+
+import torch
+from tqdm.auto import tqdm
+
+from linclf_torch.experiment import markdown_table, parser, script_main, split_loader, write_outputs
+from linclf_torch.gradcheck import check_model_gradients
+from linclf_torch.models import LinearClassifier
+
+CASES = [(3, 10), (100, 500)]        # (n, d)
+QUICK_CASES = [(3, 10), (10, 20)]
+LAMS = [0.0, 0.1]
+
+
+def build_parser():
+    return parser("gradcheck", __doc__)
+
+
+def body(args):
+    data = split_loader(args)("a1", dtype=torch.float64)
+    K = len(data.classes)
+    cases = [(n, d, loss, lam) for n, d in (QUICK_CASES if args.quick else CASES) for loss in ("ce", "mbce")
+             for lam in LAMS]
+    checks, rows = [], []
+    for n, d, loss, lam in tqdm(cases, desc="gradcheck", unit="case", disable=args.no_progress):
+        X, y = data.X_train[:n, :d], data.y_train[:n]                             # (n, d), (n,)
+        generator = torch.Generator().manual_seed(args.seed)
+        model = LinearClassifier(d, K, loss=loss, lam=lam, generator=generator, dtype=torch.float64,
+                                 device=X.device)
+        model.params["b"] = (torch.randn(K, generator=generator, dtype=torch.float64) * 0.01).to(X.device)
+        errors = check_model_gradients(model, X, y)                                # {name: (max, norm)}
+        checks.append({"n": n, "d": d, "loss": loss, "lam": lam,
+                       **{f"{name}_{kind}": errors[name][i] for name in ("W", "b")
+                          for i, kind in enumerate(("max_rel_error", "norm_rel_error"))}})
+        rows.append([n, d, loss.upper(), lam, *(f"{errors[name][i]:.1e}" for i in (0, 1) for name in ("W", "b"))])
+    table = markdown_table(["n", "d", "loss", "lam", "W: max rel. error", "b: max rel. error",
+                            "W: norm-wise", "b: norm-wise"], rows)
+    report = (f"# Gradient check: analytic vs centered differences (h = 1e-6, float64, seed {args.seed}"
+              f"{', QUICK' if args.quick else ''})\n\n{table}")
+    write_outputs(args.out, {"checks": checks, "h": 1e-6, "dtype": "float64"}, report, {}, data.X_train.device, args)
+
+
+def main(argv=None):
+    return script_main(body, build_parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
