@@ -112,7 +112,7 @@ def probability_histograms(panels, bins=20):
 
 
 def reliability_diagrams(panels):
-    """Accuracy against confidence per bin (calibration.summary's bins), the diagonal for reference.
+    """Accuracy per confidence bin (calibration.summary's bins), the bin's mean confidence, the diagonal.
 
     panels maps a panel title to a calibration summary (dict with "bins" and "ece").
     """
@@ -122,9 +122,8 @@ def reliability_diagrams(panels):
         full = [m for m in range(M) if b["count"][m] > 0]  # empty bins draw nothing
         centers = [(m + 0.5) / M for m in full]
         acc, conf = [b["accuracy"][m] for m in full], [b["confidence"][m] for m in full]
-        ax.bar(centers, acc, width=1 / M, edgecolor="k", linewidth=0.5, label="accuracy")
-        ax.bar(centers, [c - a for c, a in zip(conf, acc)], bottom=acc, width=1 / M, color="tab:red",
-               alpha=0.3, edgecolor="tab:red", linewidth=0.5, label="gap to mean confidence")
+        ax.bar(centers, acc, width=1 / M, edgecolor="k", linewidth=0.5, label="accuracy in the bin")
+        ax.plot(centers, conf, "_", color="tab:red", markersize=10, markeredgewidth=2, label="mean confidence in the bin")
         ax.plot([0, 1], [0, 1], "k--", linewidth=1)
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
                title=f"{title}: ECE {100 * s['ece']:.2f}%")

@@ -97,8 +97,9 @@ def test_gradcheck(folder, tmp_path, monkeypatch):
     checks = results["checks"]
     assert {(c["loss"], c["lam"]) for c in checks} == {("ce", 0.0), ("ce", 0.1), ("mbce", 0.0), ("mbce", 0.1)}
     assert len(checks) == 8 and {(c["n"], c["d"]) for c in checks} == {(3, 10), (10, 20)}
-    assert all(c["W_norm_rel_error"] < 1e-7 and c["b_norm_rel_error"] < 1e-7 for c in checks)
-    assert all(c["W_max_rel_error"] < 1e-5 for c in checks if c["n"] == 3)
+    errors = [e for c in checks for e in c["errors"].values()]
+    assert len(errors) == 16 and all(e["norm_rel"] < 1e-7 and e["max_abs"] < 1e-8 * e["max_grad"] for e in errors)
+    assert all(e["max_rel"] < 1e-5 for c in checks if c["n"] == 3 for e in c["errors"].values())
     assert len(table_rows(report)) == 9
 
 
