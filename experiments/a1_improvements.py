@@ -86,12 +86,13 @@ def body(args):
 
     names = {"a": "(a) all training data", "b": "(b) (a) + flip 0.5, λ 0.001", "c": "(c) best of the grid",
              "d": "(d) (c) + step decay", "e": "(e) (c) + plateau decay", "f": "(f) best combination"}
-    rows = [[names[s], r["config"]["split"], describe_row(r["config"]), *accuracy_row(r["final"]),
-             f"{r['wall_time_s']:.0f} s"] for s, r in strategies.items()]
+    rows = [[names[s], r["config"]["split"], describe_row(r["config"]), f"{r['history'][-1]['eta']:g}",
+             *accuracy_row(r["final"]), f"{r['wall_time_s']:.0f} s"] for s, r in strategies.items()]
     varied = [k for k, v in grid_lists.items() if len(v) > 1]
     report = "\n\n".join([
         f"# DD2424 A1 bonus: improvements ({base.epochs} epochs, seed {args.seed}{', QUICK' if args.quick else ''})",
-        markdown_table(["strategy", "split", "η, λ, batch, flip, decay", *ACCURACY_HEADERS, "training time"], rows),
+        markdown_table(["strategy", "split", "η, λ, batch, flip, decay", "η in the last epoch", *ACCURACY_HEADERS,
+                        "training time"], rows),
         choice,
         f"## (c) grid search on a1: top 10 of {len(grid)}, ranked by validation accuracy",
         grid_table(grid, order, varied, top=10),
