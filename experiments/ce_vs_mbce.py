@@ -14,9 +14,20 @@ when wrong"; this script measures it on the test set, once per model after train
 (linclf_torch/calibration.py defines all of these.)
 
 Command:
-    python experiments/ce_vs_mbce.py --data-dir ../shared/datasets/cifar10-jpg --device cpu
+    python experiments/ce_vs_mbce.py --data-dir ../shared/datasets/cifar10-jpg --device cpu --threads 1
 
-Measured (RESULTS_PLACEHOLDER)
+Measured on ../shared/datasets/cifar10-jpg (a JPEG copy of CIFAR-10; see the README),
+CPU (2 cores shared with other jobs, load average 3–4, so with --threads 1), commit ad190c4:
+wall time 82 s in the script (92 s with Python start-up).
+
+    loss   train    val      test     ECE     conf. when wrong   conf. when right   p(true) when wrong
+    CE     42.85%   41.20%   41.08%   2.82%   34.26%             45.27%             13.51%
+    MBCE   42.40%   41.10%   41.18%   6.13%   31.83%             40.67%             17.09%
+    MBCE with σ/Σσ as confidence:     15.01%  23.97%             29.32%             12.92%
+MBCE is 0.10 points above CE on test. It is less confident when wrong (31.8% vs 34.3%) and
+gives the true class more probability when wrong (17.1% vs 13.5%), but it is not better
+calibrated: its ECE is twice CE's, its confidence is below its accuracy in most bins
+(under-confident), and normalising its sigmoids makes that worse.
 """
 import sys
 from dataclasses import replace
