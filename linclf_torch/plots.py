@@ -5,14 +5,26 @@ from matplotlib.figure import Figure
 def curves_figure(history, title=""):
     """Loss and cost per epoch, training vs validation, side by side."""
     fig = Figure(figsize=(10, 4), layout="constrained")
+    _curves(fig.subplots(1, 2), history, title)
+    return fig
+
+
+def curves_rows(histories):
+    """curves_figure for several runs, one row each: histories maps a row title to a history."""
+    fig = Figure(figsize=(10, 3 * len(histories)), layout="constrained")
+    for axes, (title, history) in zip(fig.subplots(len(histories), 2, squeeze=False), histories.items()):
+        _curves(axes, history, title)
+    return fig
+
+
+def _curves(axes, history, title):
     epochs = [r["epoch"] for r in history]
-    for ax, key in zip(fig.subplots(1, 2), ("loss", "cost")):
+    for ax, key in zip(axes, ("loss", "cost")):
         ax.plot(epochs, [r[f"train_{key}"] for r in history], label="training")
         ax.plot(epochs, [r[f"val_{key}"] for r in history], label="validation")
         ax.set(xlabel="epoch", ylabel=key, title=f"{title} {key}".strip())
         ax.grid(alpha=0.3)
         ax.legend()
-    return fig
 
 
 def weights_figure(W, classes, image_shape):
@@ -24,13 +36,30 @@ def weights_figure(W, classes, image_shape):
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for k, ax in enumerate(axes):
         ax.axis("off")
-        if k >= K:
-            continue
-        w = W[k].detach().double().cpu().reshape(image_shape)  # (3, H, W)
-        w = (w - w.min()) / (w.max() - w.min()).clamp_min(1e-12)
-        ax.imshow(w.permute(1, 2, 0).numpy())
-        ax.set_title(classes[k])
+        if k < K:
+            _template(ax, W[k], image_shape, classes[k])
     return fig
+
+
+def weights_rows(Ws, classes, image_shape):
+    """The class templates of several models, one row each: Ws maps a row title to W (K, d)."""
+    K = len(classes)
+    fig = Figure(figsize=(1.2 * K, 1.3 * len(Ws)), layout="constrained")
+    for row, (axes, (title, W)) in enumerate(zip(fig.subplots(len(Ws), K, squeeze=False), Ws.items())):
+        for k, ax in enumerate(axes):
+            _template(ax, W[k], image_shape, classes[k] if row == 0 else "", fontsize=8)
+        axes[0].axis("on")  # keep the first axis' frame hidden but its label: the row title
+        axes[0].set(xticks=[], yticks=[], frame_on=False)
+        axes[0].set_ylabel(title, fontsize=8)
+    return fig
+
+
+def _template(ax, w, image_shape, title, fontsize=None):
+    w = w.detach().double().cpu().reshape(image_shape)  # (3, H, W)
+    w = (w - w.min()) / (w.max() - w.min()).clamp_min(1e-12)
+    ax.imshow(w.permute(1, 2, 0).numpy())
+    ax.set_title(title, fontsize=fontsize)
+    ax.axis("off")
 
 
 def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
@@ -90,4 +119,41 @@ def confusion_figure(C, classes, title=""):
     ax.set(xticks=range(len(classes)), xticklabels=classes, yticks=range(len(classes)), yticklabels=classes,
            xlabel="predicted", ylabel="true", title=title)
     fig.colorbar(image, ax=ax, label="images")
+    return fig
+
+
+def probability_histograms(panels, bins=20):
+    """Histogram of the probability given to the true class, correct and wrong predictions overlaid.
+
+    panels maps a panel title to (p_true (n,), correct (n,) bool), tensors on any device.
+    """
+    fig = Figure(figsize=(4.5 * len(panels), 3.6), layout="constrained")
+    edges = [i / bins for i in range(bins + 1)]
+    for ax, (title, (p_true, correct)) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels.items()):
+        p, right = p_true.detach().double().cpu(), correct.cpu()
+        ax.hist(p[right].numpy(), bins=edges, alpha=0.6, label=f"correct ({int(right.sum())})")
+        ax.hist(p[~right].numpy(), bins=edges, alpha=0.6, label=f"wrong ({int((~right).sum())})")
+        ax.set(xlabel="probability of the true class", ylabel="test images", title=title, xlim=(0, 1))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return fig
+
+
+def reliability_diagrams(panels):
+    """Accuracy per confidence bin (calibration.summary's bins), the bin's mean confidence, the diagonal.
+
+    panels maps a panel title to a calibration summary (dict with "bins" and "ece").
+    """
+    fig = Figure(figsize=(4 * len(panels), 4), layout="constrained")
+    for ax, (title, s) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels.items()):
+        b, M = s["bins"], len(s["bins"]["count"])
+        full = [m for m in range(M) if b["count"][m] > 0]  # empty bins draw nothing
+        centers = [(m + 0.5) / M for m in full]
+        acc, conf = [b["accuracy"][m] for m in full], [b["confidence"][m] for m in full]
+        ax.bar(centers, acc, width=1 / M, edgecolor="k", linewidth=0.5, label="accuracy in the bin")
+        ax.plot(centers, conf, "_", color="tab:red", markersize=10, markeredgewidth=2, label="mean confidence in the bin")
+        ax.plot([0, 1], [0, 1], "k--", linewidth=1)
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
+               title=f"{title}: ECE {100 * s['ece']:.2f}%")
+        ax.legend(loc="upper left")
     return fig
