@@ -32,6 +32,7 @@ from linclf_torch.files import write_atomic
 from linclf_torch.run import Interrupted, run
 from linclf_torch.train import TrainConfig
 from synthetic import write_image, write_image_folder, write_pickles
+from helpers import Exploit
 
 CUDA = torch.cuda.is_available()
 # the modules, not the package's functions of the same names
@@ -118,16 +119,6 @@ def changed_pickle(box, change, *extra):
 def truncate(path):
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2])
-
-
-class Exploit:
-    """Pickles as a call to `call`: plain pickle.load would run it."""
-
-    def __init__(self, call):
-        self.call = call
-
-    def __reduce__(self):
-        return self.call
 
 
 def plant_exploit(path, marker, save=pickle.dump):
@@ -458,10 +449,10 @@ def test_real_ctrl_c_on_the_command_line(pickles, tmp_path):
     finally:
         child.kill()
     assert child.returncode == 130, stderr
-    assert "Traceback" not in stderr and stderr.count("\n") == 1 and "interrupted during epoch" in stderr
+    assert "Traceback" not in stderr and stderr.count("\n") == 1 and "interrupted during epoch" in stderr, stderr
     results = strict_json(out / "results.json")
     done = results["epochs_completed"]
-    assert results["status"] == "interrupted" and done >= 1 and len(results["history"]) == done
+    assert results["status"] == "interrupted" and done >= 1 and len(results["history"]) == done, (results["status"], stderr)
     assert read_checkpoint(out)[1]["train_state"]["epoch"] == done
     assert main(["train", "--resume", str(out), "--epochs", str(done + 1), "--no-progress"]) == 0
     assert strict_json(out / "results.json")["epochs_completed"] == done + 1
