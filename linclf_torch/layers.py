@@ -3,7 +3,17 @@
 forward returns (out, cache); backward takes (dout, cache), where dout = dJ/dout, and
 returns the gradients of J with respect to every input. Leading dimensions "..." broadcast
 (independent models trained at once), so W may be (K, d) or (G, K, d).
+
+G linear models on one shared input X (n, d) are one wide linear layer: stacking their
+weights as rows, [W₁; …; W_G] (G·K, d), gives all their scores side by side in one product
+X [W₁; …; W_G]ᵀ (n, G·K). The functions below compute them that way: one pass over X for all
+G models, and a matrix shape that BLAS runs much faster than G thin products.
 """
+
+
+def shared_input(X, W):
+    """Whether G models (W (G, K, d)) share one input X (n, d): the wide-layer case."""
+    return X.dim() == 2 and W.dim() == 3
 
 
 def linear_forward(X, W, b):
@@ -12,6 +22,10 @@ def linear_forward(X, W, b):
     Inputs:  X (..., n, d), W (..., K, d), b (..., K)
     Returns: out (..., n, K), cache (X, W)
     """
+    if shared_input(X, W):
+        G, K, d = W.shape
+        wide, _ = linear_forward(X, W.reshape(G * K, d), b.reshape(G * K))  # (n, G·K)
+        return wide.view(-1, G, K).transpose(0, 1), (X, W)                 # (G, n, K), a view
     out = X @ W.transpose(-1, -2) + b.unsqueeze(-2)  # (..., n, K)
     return out, (X, W)
 
@@ -21,12 +35,18 @@ def linear_backward(dout, cache, input_grad=True):
 
     Math:  dX = dout W,   dW = doutᵀ X,   db = Σₙ dout[n]
     An input shared by several models (X (n, d) with W (G, K, d)) gets the sum of their
-    gradients, as broadcasting always does in backward: sum_to_size.
+    gradients, as broadcasting always does in backward: in the wide layer that sum is the
+    product itself, dX = [dout₁ … dout_G] [W₁; …; W_G] = Σ_g dout_g W_g.
     Inputs:  dout (..., n, K); cache from linear_forward; input_grad=False skips dX
              (the first layer never needs it, and it costs as much as the forward pass)
     Returns: dX like X or None, dW like W, db (..., K)
     """
     X, W = cache
+    if shared_input(X, W):
+        G, K, d = W.shape
+        wide = dout.transpose(0, 1).reshape(-1, G * K)                   # (n, G·K)
+        dX, dW, db = linear_backward(wide, (X, W.reshape(G * K, d)), input_grad)
+        return dX, dW.view(G, K, d), db.view(G, K)
     dX = (dout @ W).sum_to_size(X.shape) if input_grad else None  # (..., n, d)
     dW = (dout.transpose(-1, -2) @ X).sum_to_size(W.shape)        # (..., K, d)
     db = dout.sum(-2)                                             # (..., K)

@@ -32,11 +32,10 @@ def softmax_ce(scores, y):
     Returns: loss (...,), dscores (..., n, K)
     """
     n, K = scores.shape[-2:]
-    shifted = scores - scores.amax(-1, keepdim=True)             # (..., n, K)
-    logP = shifted - shifted.exp().sum(-1, keepdim=True).log()   # (..., n, K)
-    Y = one_hot(y, K, scores.dtype)                              # (n, K)
-    loss = -(logP * Y).sum((-2, -1)) / n                         # (...,)
-    dscores = (logP.exp() - Y) / n                               # (..., n, K)
+    logP = scores - scores.logsumexp(-1, keepdim=True)  # (..., n, K); logsumexp subtracts the row max first
+    Y = one_hot(y, K, scores.dtype)                     # (n, K)
+    loss = -(logP * Y).sum((-2, -1)) / n                # (...,)
+    dscores = (logP.exp() - Y) / n                      # (..., n, K)
     return loss, dscores
 
 
@@ -59,16 +58,22 @@ def sigmoid_mbce(scores, y):
     return loss, dscores
 
 
-def l2_penalty(W, lam):
+def l2_penalty(W, lam, dW=None):
     """The L2 term of the cost: λ‖W‖², summed over the last two dimensions.
 
-    Math:  R = λ Σᵢⱼ Wᵢⱼ²,   dR/dW = 2λW
-    Inputs:  W (..., K, d); lam a float, or a tensor broadcastable to W (e.g. (G, 1, 1))
-    Returns: penalty (...,), dW (..., K, d)
+    Math:  R = λ Σᵢⱼ Wᵢⱼ² = λ‖W‖²,   dR/dW = 2λW
+    Inputs:  W (..., K, d); lam a float, or a tensor broadcastable to W (e.g. (G, 1, 1));
+             dW (..., K, d), optional: the data loss's gradient, to which 2λW is then added
+             in place (a training step's case: one pass over W and no temporary)
+    Returns: penalty (...,), and 2λW (..., K, d), or the given dW after adding 2λW to it
     """
-    penalty = (lam * W * W).sum((-2, -1))  # (...,)
-    dW = 2 * lam * W                       # (..., K, d)
-    return penalty, dW
+    squared_norm = torch.linalg.vector_norm(W, dim=(-2, -1), keepdim=True).square()  # (..., 1, 1)
+    penalty = (lam * squared_norm).squeeze((-2, -1))                                  # (...,)
+    if dW is None:
+        return penalty, 2 * lam * W                   # (..., K, d)
+    if torch.is_tensor(lam):
+        return penalty, dW.addcmul_(lam, W, value=2)  # dW += 2λW
+    return penalty, dW.add_(W, alpha=2 * lam)         # dW += 2λW
 
 
 LOSSES = {"ce": softmax_ce, "mbce": sigmoid_mbce}

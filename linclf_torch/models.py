@@ -7,7 +7,12 @@ The model contract (cs231n's Solver), which the trainer, CLI and plots rely on:
     model.loss(X, y)       (cost, grads) with grads.keys() == params.keys()
     model.predict(X)       (n,) predicted labels
     model.evaluate(X, y)   (loss, cost, accuracy) as device tensors, no gradients
+
+Because layers and losses broadcast over leading dimensions, the same classes also hold G
+models at once (stack_models): every parameter gains a leading configuration dimension
+(W (G, K, d), b (G, K)), λ is a (G, 1, 1) tensor and the outputs gain a leading G.
 """
+import copy
 import math
 
 import torch
@@ -58,21 +63,33 @@ class Classifier:
         """
         scores, caches = self.forward(X)                  # (..., n, K)
         loss, dh = self.loss_fn(scores, y)                # (...,), (..., n, K)
-        penalty, dpenalty = self.penalty()
         grads = {}
         for (w, b), (relu_cache, linear_cache) in zip(reversed(self.layers), reversed(caches)):
             # only the first layer has no ReLU before it; its input is X, whose gradient is never needed
-            da, dW, db = linear_backward(dh, linear_cache, input_grad=relu_cache is not None)
-            grads[w], grads[b] = dW + dpenalty[w], db     # (..., out, in), (..., out)
+            da, grads[w], grads[b] = linear_backward(dh, linear_cache, input_grad=relu_cache is not None)
             if relu_cache is not None:
                 dh = relu_backward(da, relu_cache)        # (..., n, in)
-        return loss + penalty, {k: grads[k] for k in self.params}
+        return self.add_penalty(loss, {k: grads[k] for k in self.params})  # dW_l += 2λW_l
 
     def penalty(self):
         """λ Σ ‖W‖² over the weight matrices, and its gradient for each of them."""
         terms = {k: l2_penalty(p, self.lam) for k, p in self.params.items() if k.startswith("W")}
         total = sum(penalty for penalty, _ in terms.values())
         return total, {k: dW for k, (_, dW) in terms.items()}
+
+    def add_penalty(self, loss, grads):
+        """Cost J = loss + λ Σ ‖W‖² and its gradients: each weight matrix's gradient gains 2λW,
+        added in place (grads are the fresh output of a backward pass).
+
+        At λ = 0 (a number, not a tensor of per-configuration λ) there is nothing to add.
+        """
+        if not torch.is_tensor(self.lam) and self.lam == 0:
+            return loss, grads
+        for k in grads:
+            if k.startswith("W"):
+                penalty, grads[k] = l2_penalty(self.params[k], self.lam, grads[k])
+                loss = loss + penalty
+        return loss, grads
 
     def predict(self, X):
         return self.scores(X).argmax(-1)  # (..., n)
@@ -133,3 +150,46 @@ def build_model(cfg, d, K, device):
     if cfg.model == "mlp":
         return MLPClassifier(d, cfg.hidden, K, **common)
     return LinearClassifier(d, K, **common)
+
+
+def stack_models(models):
+    """G models of one architecture and shape as one model with a leading configuration dimension.
+
+    The result's params are the models' params stacked, (G, ...), so training it trains all G
+    in one tensor program; its λ is the (G, 1, 1) tensor of their λ (l2_penalty broadcasts it)
+    and configuration g keeps its own loss. unstack_models makes the models views of it again.
+    """
+    batched = copy.copy(models[0])
+    batched.params = {k: torch.stack([m.params[k] for m in models]) for k in models[0].params}
+    lams = [m.lam for m in models]
+    if any(lams):
+        W = batched.params[next(k for k in batched.params if k.startswith("W"))]
+        batched.lam = torch.tensor(lams, dtype=W.dtype, device=W.device).view(-1, 1, 1)  # (G, 1, 1)
+    batched.loss_fn = per_config_loss([m.loss_name for m in models])
+    return batched
+
+
+def unstack_models(batched, models):
+    """Point each model's params at its slice of the batched params (views: no copy)."""
+    for g, model in enumerate(models):
+        model.params = {k: v[g] for k, v in batched.params.items()}
+
+
+def per_config_loss(names):
+    """The loss function of G stacked models whose configuration g uses the loss names[g].
+
+    One loss for all: that loss. Mixed: each run of equal names (a slice of the configuration
+    dimension, so a view) goes to its own loss and the results are concatenated.
+    """
+    if len(set(names)) == 1:
+        return LOSSES[names[0]]
+    runs, start = [], 0
+    for stop in range(1, len(names) + 1):
+        if stop == len(names) or names[stop] != names[start]:
+            runs.append((LOSSES[names[start]], slice(start, stop)))
+            start = stop
+
+    def loss_fn(scores, y):
+        parts = [fn(scores[rows], y) for fn, rows in runs]  # each: (G', ...), (G', n, K)
+        return torch.cat([loss for loss, _ in parts]), torch.cat([dscores for _, dscores in parts])
+    return loss_fn

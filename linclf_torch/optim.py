@@ -11,6 +11,9 @@ With μ = wd = 0 this is DD2424's mini-batch gradient descent, θ ← θ − η�
 The first buffer must be a copy: an alias of g would be changed by whoever owns g (torch
 zeroes or accumulates p.grad in place), and the in-place b ← μ·b + … would change g.
 The tests check every setting against torch.optim.SGD, parameter by parameter, every step.
+
+The learning rate is a number, or a (G,) tensor of one rate per configuration when the
+parameters carry a leading configuration dimension (G, ...) (grid.py trains G at once).
 """
 import torch
 
@@ -40,7 +43,10 @@ class SGD:
                 else:
                     b.mul_(self.momentum).add_(g, alpha=1 - self.dampening)
                 g = g + self.momentum * b if self.nesterov else b
-            p.sub_(self.lr * g)
+            if torch.is_tensor(self.lr):  # θ[c] ← θ[c] − η[c]·g[c] for every configuration c
+                p.addcmul_(self.lr.view(-1, *[1] * (p.dim() - 1)), g, value=-1)
+            else:                         # θ ← θ − η·g, fused: no temporary η·g
+                p.add_(g, alpha=-self.lr)
 
     def state_dict(self):
         return {"lr": self.lr, "buffers": dict(self.buffers)}

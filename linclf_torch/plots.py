@@ -65,13 +65,16 @@ def _template(ax, w, image_shape, title, fontsize=None):
 def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
     """Validation accuracy over (rows × cols), one panel per value of facet.
 
-    Where other hyperparameters vary too, a cell shows the best over them.
+    Where other hyperparameters vary too, a cell shows the best over them; a cell whose
+    runs all diverged reads "div".
     """
     value = lambda r, k: r["config"][k]
     facets = sorted({value(r, facet) for r in results})
     row_vals = sorted({value(r, rows) for r in results})
     col_vals = sorted({value(r, cols) for r in results})
-    accs = [r["final"]["val_acc"] for r in results]
+    diverged = {(value(r, facet), value(r, rows), value(r, cols)) for r in results if r["status"] == "diverged"}
+    results = [r for r in results if r["status"] != "diverged"]
+    accs = [r["final"]["val_acc"] for r in results] or [0.0]
     lo, hi = min(accs), max(accs)  # one colour scale for every panel
     fig = Figure(figsize=(4.2 * len(facets), 3.6), layout="constrained")
     axes = fig.subplots(1, len(facets), squeeze=False)[0]
@@ -86,7 +89,9 @@ def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
         for i in range(len(row_vals)):
             for j in range(len(col_vals)):
                 dark = grid[i][j] < (lo + hi) / 2  # viridis is dark at the low end
-                ax.text(j, i, f"{100 * grid[i][j]:.1f}", ha="center", va="center", fontsize=9,
+                label = f"{100 * grid[i][j]:.1f}" if grid[i][j] == grid[i][j] else (
+                    "div" if (f, row_vals[i], col_vals[j]) in diverged else "")
+                ax.text(j, i, label, ha="center", va="center", fontsize=9,
                         color="w" if dark else "k")
         ax.set(xticks=range(len(col_vals)), xticklabels=col_vals, yticks=range(len(row_vals)),
                yticklabels=row_vals, xlabel=cols, ylabel=rows, title=f"{facet} = {f}")

@@ -34,10 +34,21 @@ class Interrupted(KeyboardInterrupt):
         self.results = results
 
 
+def cpu_name():
+    """The CPU's model name (Linux: /proc/cpuinfo), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
 def env_info(device):
     """Versions, device name and git commit, for results.json."""
     device = torch.device(device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or "cpu")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, text=True,
                                 capture_output=True, timeout=5).stdout.strip() or None

@@ -62,3 +62,14 @@ def parse_decay(spec):
     except ValueError:
         pass
     raise LinclfError(f"bad --decay {spec!r}: {usage}; EVERY, PATIENCE ≥ 1 and 0 < FACTOR ≤ 1")
+
+
+class PerConfig:
+    """G schedules side by side, one per configuration (grid.py): each of the G etas moves by
+    its own schedule and validation loss; etas and val_losses are sequences of G numbers."""
+
+    def __init__(self, specs):
+        self.schedules = [parse_decay(spec) for spec in specs]
+
+    def __call__(self, etas, epoch, val_losses):
+        return [s(eta, epoch, v) for s, eta, v in zip(self.schedules, etas, val_losses)]

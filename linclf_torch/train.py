@@ -87,12 +87,39 @@ def batches(data, cfg, generator):
         yield Xb, y[rows]
 
 
+def train_epoch(model, optimizer, data, cfg, generator):
+    """One pass over the training set, a gradient step per mini-batch; nothing is read back.
+
+    The same code trains one model or G stacked ones (models.stack_models, grid.py).
+    """
+    for Xb, yb in batches(data, cfg, generator):
+        _, grads = model.loss(Xb, yb)
+        optimizer.step(grads)
+
+
 def epoch_metrics(model, data):
-    """Loss, cost and accuracy on the full training and validation sets, read back once."""
+    """Loss, cost and accuracy on the full training and validation sets, read back once.
+
+    Numbers for one model; for G stacked models each value is a list of G numbers.
+    """
     values = torch.stack([*model.evaluate(data.X_train, data.y_train),
                           *model.evaluate(data.X_val, data.y_val)]).tolist()  # one host sync
     keys = ("train_loss", "train_cost", "train_acc", "val_loss", "val_cost", "val_acc")
     return dict(zip(keys, values))
+
+
+def finite(record):
+    """Whether an epoch's metrics are all numbers: NaN or inf means training diverged."""
+    return all(map(math.isfinite, record.values()))
+
+
+def check_data(data, cfg):
+    """Refuse a configuration the prepared data cannot train."""
+    if cfg.batch_size > len(data.y_train):
+        raise LinclfError(f"--batch-size {cfg.batch_size} is larger than the training set "
+                          f"({len(data.y_train)} images); use at most {len(data.y_train)}")
+    if cfg.flip and data.X_train_flipped is None:
+        raise LinclfError("--flip needs the data prepared with flip=True")
 
 
 @torch.no_grad()
@@ -106,22 +133,16 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None):
     state.diverged_epoch is that epoch, its record is not in the history, and the model
     holds that epoch's parameters (run.py keeps the last finite epoch's checkpoint on disk).
     """
-    if cfg.batch_size > len(data.y_train):
-        raise LinclfError(f"--batch-size {cfg.batch_size} is larger than the training set "
-                          f"({len(data.y_train)} images); use at most {len(data.y_train)}")
-    if cfg.flip and data.X_train_flipped is None:
-        raise LinclfError("--flip needs the data prepared with flip=True")
+    check_data(data, cfg)
     if state is None:
         state = TrainState.start(model, cfg, data.X_train.device)
     bar = tqdm(range(state.epoch + 1, cfg.epochs + 1), desc="train", unit="epoch", disable=not progress,
                initial=state.epoch, total=cfg.epochs)
     for epoch in bar:
         start = time.perf_counter()
-        for Xb, yb in batches(data, cfg, state.generator):
-            _, grads = model.loss(Xb, yb)
-            state.optimizer.step(grads)
+        train_epoch(model, state.optimizer, data, cfg, state.generator)
         record = {"epoch": epoch, "eta": state.optimizer.lr, **epoch_metrics(model, data)}
-        if not all(map(math.isfinite, record.values())):  # already on the host: no extra sync
+        if not finite(record):  # already on the host: no extra sync
             state.diverged_epoch = epoch
             break
         state.wall_time_s += time.perf_counter() - start  # epoch_metrics waited for the device

@@ -116,6 +116,18 @@ def test_l2_penalty_and_its_gradient(gen):
     assert_close("W", dW, W.grad, tol=1e-14)
 
 
+def test_l2_penalty_adds_its_gradient_into_a_given_one(gen):
+    W = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64)
+    dW = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64)
+    for lam in (0.3, torch.tensor([0.0, 0.1, 2.0], dtype=torch.float64).view(3, 1, 1)):
+        penalty, alone = l2_penalty(W, lam)
+        total = dW.clone()
+        same_penalty, returned = l2_penalty(W, lam, total)
+        assert returned is total  # accumulated in place, no new tensor
+        assert_close("dW", total, dW + alone, tol=1e-15)
+        assert_close("penalty", same_penalty, (lam * W * W).sum((-2, -1)), tol=1e-15)
+
+
 @pytest.mark.parametrize("scale", [1e4, -1e4])
 def test_losses_are_stable_for_huge_scores(scale, gen):
     scores = scale * torch.randn(5, 4, generator=gen, dtype=torch.float64)

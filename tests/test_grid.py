@@ -1,14 +1,17 @@
 """Grid search: expansion, ranking on validation only, and `linclf grid` end to end."""
 import json
+import math
 from dataclasses import replace
 
 import pytest
+import torch
 
 from linclf_torch.cli import main
 from linclf_torch.data import load_data
-from linclf_torch.grid import expand_grid, ranking, run_grid
-from linclf_torch.run import run
-from linclf_torch.train import TrainConfig
+from linclf_torch.grid import expand_grid, grid_table, group_configs, ranking, run_grid, write_grid
+from linclf_torch.models import build_model, stack_models
+from linclf_torch.optim import SGD
+from linclf_torch.train import TrainConfig, accuracy, train_epoch
 from synthetic import write_pickles
 
 BASE = TrainConfig(epochs=2, batch_size=10, device="cpu")
@@ -26,18 +29,106 @@ def test_expand_grid_is_the_cartesian_product():
 
 
 def test_ranking_uses_validation_accuracy_then_loss():
-    results = [{"final": {"val_acc": a}, "history": [{"val_loss": l}]} for a, l in ((0.3, 1.0), (0.5, 2.0), (0.5, 1.5))]
-    assert ranking(results) == [2, 1, 0]
+    results = [{"status": "completed", "final": {"val_acc": a}, "history": [{"val_loss": l}]}
+               for a, l in ((0.3, 1.0), (0.5, 2.0), (0.5, 1.5))]
+    diverged = {"status": "diverged", "final": None, "history": []}
+    assert ranking([diverged, *results]) == [3, 2, 1, 0]
 
 
-def test_each_grid_run_equals_a_single_run(pickles):
-    data = load_data(pickles, verify=False, cache_dir=None)
-    configs = expand_grid(BASE, eta=[0.01, 0.001], lam=[0.0, 0.1])
-    results, models = run_grid(configs, data, progress=False)
-    for cfg, result in zip(configs, results):
-        alone, _ = run(cfg, data, progress=False)
-        assert result["history"] == alone["history"]
-        assert "test_acc" not in result["final"]  # nothing is chosen on test
+# Every per-configuration knob varies within one group: two losses, λ zero and not, step and
+# plateau decay; shuffle and flip make the shared data order matter.
+MIXED = [replace(c, decay=["none", "step:2:0.5", "plateau:1:0.5"][i % 3]) for i, c in enumerate(
+    expand_grid(replace(BASE, epochs=4, shuffle=True, flip=0.5), loss=["ce", "mbce"], eta=[0.05, 0.005], lam=[0.0, 0.1]))]
+
+
+def assert_same_runs(batched, alone, models_b, models_a, rtol):
+    """Accuracies identical, eta identical, losses and weights equal to rounding."""
+    for i, (rb, ra) in enumerate(zip(batched, alone)):
+        assert [r["epoch"] for r in rb["history"]] == [r["epoch"] for r in ra["history"]], f"config {i}"
+        for hb, ha in zip(rb["history"], ra["history"]):
+            assert (hb["eta"], hb["train_acc"], hb["val_acc"]) == (ha["eta"], ha["train_acc"], ha["val_acc"]), f"config {i}"
+            for k in ("train_loss", "train_cost", "val_loss", "val_cost"):
+                assert hb[k] == pytest.approx(ha[k], rel=rtol), f"config {i} epoch {hb['epoch']} {k}"
+        assert rb["final"] == ra["final"] and (rb["status"], rb["diverged_epoch"]) == (ra["status"], ra["diverged_epoch"])
+        for name, p in models_b[i].params.items():
+            q = models_a[i].params[name]
+            assert p.shape == q.shape
+            err = ((p - q).abs().max() / q.abs().max()).item()
+            assert err <= rtol, f"config {i} {name}: max |Δ| / max |θ| = {err:.2e} > {rtol:.0e}"
+
+
+@pytest.mark.parametrize("dtype,rtol", [("float32", 1e-5), ("float64", 1e-12)])
+def test_batched_grid_equals_each_config_alone(pickles, dtype, rtol):
+    data = load_data(pickles, flip=True, verify=False, cache_dir=None, dtype=getattr(torch, dtype))
+    configs = [replace(c, dtype=dtype) for c in MIXED]
+    assert len(group_configs(configs)) == 1
+    batched, models_b = run_grid(configs, data, progress=False)
+    alone, models_a = run_grid(configs, data, progress=False, batched=False)
+    assert_same_runs(batched, alone, models_b, models_a, rtol)
+    assert len({r["final"]["val_acc"] for r in batched}) > 3  # the configurations really differ
+    assert all("test_acc" not in r["final"] for r in batched)  # nothing is chosen on test
+    assert models_b[0].params["W"].shape == (10, 3072)  # per-config views keep the model contract
+    assert accuracy(models_b[5], data.X_val, data.y_val) == pytest.approx(batched[5]["final"]["val_acc"], abs=1e-6)
+
+
+def test_groups_split_what_cannot_share_batches():
+    configs = expand_grid(BASE, batch_size=[10, 20], loss=["mbce", "ce"], seed=[0, 1])
+    groups = group_configs(configs)
+    assert [[configs[i].batch_size for i in g] for g in groups] == [[10] * 4, [20] * 4]  # seeds only init
+    assert [configs[i].loss for i in groups[0]] == ["ce", "ce", "mbce", "mbce"]  # each loss one slice
+    shuffled = [replace(c, shuffle=True) for c in configs]
+    assert len(group_configs(shuffled)) == 4  # now the seed draws the data order too
+
+
+def test_a_diverging_config_is_marked_and_disturbs_no_other(pickles, tmp_path):
+    data = load_data(pickles, verify=False, cache_dir=None, dtype=torch.float64)
+    healthy = expand_grid(replace(BASE, epochs=4, dtype="float64"), eta=[0.05, 0.005], loss=["ce", "mbce"])
+    wild = replace(healthy[0], eta=1e200, lam=1.0)  # float64 overflows within an epoch or two
+    results, models = run_grid([healthy[0], wild, *healthy[1:]], data, progress=False)
+    bad = results[1]
+    assert bad["status"] == "diverged" and bad["diverged_epoch"] == len(bad["history"]) + 1 <= 4
+    assert bad["final"] is None and all(math.isfinite(r["train_cost"]) for r in bad["history"])
+    alone, models_a = run_grid(healthy, data, progress=False, batched=False)
+    assert_same_runs(results[:1] + results[2:], alone, models[:1] + models[2:], models_a, 1e-12)
+    assert all(r["status"] == "completed" and r["diverged_epoch"] is None for r in alone)
+    order = ranking(results)
+    assert order[-1] == 1
+    table = grid_table(results, order, ["eta", "loss"], top=len(results))
+    assert table.splitlines()[-1].endswith(f"diverged in epoch {bad['diverged_epoch']} | — |")
+    report = write_grid(tmp_path, results, models, data, ["eta", "lam", "loss"])
+    assert report.count("diverged in epoch") == 1 and (tmp_path / "heatmap.png").is_file()
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["ranking"][-1] == 1 and saved["runs"][1]["diverged_epoch"] == bad["diverged_epoch"]
+
+
+def test_batched_training_reads_nothing_back_inside_an_epoch(pickles, monkeypatch):
+    """The epoch's mini-batch loop never asks the device for a number (a host sync on CUDA)."""
+    data = load_data(pickles, flip=True, verify=False, cache_dir=None)
+    configs = MIXED[:5]
+    models = [build_model(c, 3072, 10, "cpu") for c in configs]
+    model = stack_models(models)
+    optimizer = SGD(model.params, torch.tensor([c.eta for c in configs]))
+    for name in ("item", "tolist", "cpu", "numpy", "__bool__", "__float__", "__int__", "__index__"):
+        monkeypatch.setattr(torch.Tensor, name, lambda *a, name=name: pytest.fail(f"Tensor.{name} in the batch loop"))
+    train_epoch(model, optimizer, data, configs[0], torch.Generator().manual_seed(0))
+    monkeypatch.undo()
+    assert not torch.equal(model.params["W"][0], models[0].params["W"])  # it trained
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_batched_grid_on_cuda_equals_each_config_alone_and_never_syncs(pickles):
+    data = load_data(pickles, flip=True, device="cuda", verify=False, cache_dir=None, dtype=torch.float64)
+    configs = [replace(c, device="cuda", dtype="float64") for c in MIXED]
+    batched, models_b = run_grid(configs, data, progress=False)
+    alone, models_a = run_grid(configs, data, progress=False, batched=False)
+    assert_same_runs(batched, alone, models_b, models_a, 1e-12)
+    model = stack_models([build_model(c, 3072, 10, "cuda") for c in configs])
+    optimizer = SGD(model.params, torch.tensor([c.eta for c in configs], device="cuda", dtype=torch.float64))
+    torch.cuda.set_sync_debug_mode("error")  # any host sync in the batch loop raises
+    try:
+        train_epoch(model, optimizer, data, configs[0], torch.Generator(device="cuda").manual_seed(0))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
 
 
 def test_linclf_grid_writes_ranking_heatmap_and_one_test_accuracy(pickles, tmp_path, capsys):

@@ -1,0 +1,34 @@
+"""experiments/bench.py end to end, in its tiny --quick form on synthetic data."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def bench():
+    path = Path(__file__).resolve().parents[1] / "experiments" / "bench.py"
+    spec = importlib.util.spec_from_file_location("bench", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_quick_times_every_method_and_loses_no_accuracy(bench, tmp_path, capsys):
+    out = tmp_path / "bench"
+    assert bench.main(["--quick", "--device", "cpu", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    methods = results["methods"]
+    assert set(methods) == {"a", "b", "c", "d_sequential", "d_batched"}
+    assert all(m["median_s"] > 0 and len(m["times_s"]) == 1 for m in methods.values())
+    # the same init and the same math: the autograd loops reach linclf's accuracy
+    assert abs(methods["b"]["test_acc"] - methods["a"]["test_acc"]) <= 0.005
+    assert abs(methods["c"]["test_acc"] - methods["a"]["test_acc"]) <= 0.005
+    assert methods["a"]["test_acc"] > 0.2  # the synthetic classes are learnable: chance is 0.1
+    assert results["grid_max_val_acc_difference"] == 0  # batched grid = sequential grid
+    assert set(results["ratios"]) == {"vs_autograd", "vs_dataloader", "grid_batched_vs_sequential"}
+    assert all(r > 0 for r in results["ratios"].values())
+    assert results["device_name"] and results["env"]["threads"] >= 1
+    report = (out / "report.md").read_text()
+    assert "| a | linclf trainer |" in report and "Ratios: vs_autograd" in report
