@@ -4,7 +4,7 @@ from .cifar import load_cifar10
 from .data import Data, load_data, prepare
 from .errors import LinclfError
 from .losses import l2_penalty, sigmoid_mbce, softmax_ce
-from .models import LinearClassifier, build_model
+from .models import LinearClassifier, MLPClassifier, build_model
 from .optim import SGD
 from .run import run
 from .train import TrainConfig, accuracy, train

@@ -42,8 +42,11 @@ def check_out_dir(path, overwrite=False):
     Called before any work, so a mistake costs nothing and no earlier result is touched.
     """
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise LinclfError(f"--out {path} is a file, not a folder; choose another --out")
+    existing = next(p for p in (path, *path.parents) if p.exists())  # the folder itself or the one to hold it
+    if not existing.is_dir():
+        raise LinclfError(f"--out {path}: {existing} is a file, not a folder; choose another --out")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise LinclfError(f"--out {path}: {existing} is not writable; choose another --out")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise LinclfError(f"--out {path} already holds files; choose another --out or pass --overwrite")
     return path

@@ -8,9 +8,10 @@ loss. The step code is train.py's; the results equal training each configuration
 (tests/test_grid.py), up to float rounding in the order of the sums.
 
 Selection uses validation accuracy only; the test set is for the one configuration chosen.
+A configuration whose cost becomes NaN or inf stops there ("status": "diverged", as in
+run.py) while the others go on; it ranks last and the table says so.
 """
 import itertools
-import math
 import time
 from dataclasses import asdict, replace
 
@@ -25,7 +26,8 @@ from .models import build_model, stack_models, unstack_models
 from .optim import SGD
 from .plots import grid_heatmaps
 from .schedules import PerConfig
-from .train import accuracy, check_data, epoch_metrics, train, train_epoch
+from .state import TrainState
+from .train import accuracy, check_data, epoch_metrics, finite, train, train_epoch
 
 
 def expand_grid(base, **lists):
@@ -60,20 +62,16 @@ def group_configs(configs):
     return [sorted(group, key=lambda i: configs[i].loss) for group in groups.values()]
 
 
-def finite(record):
-    """Whether an epoch's costs are numbers: a NaN or infinite cost means the run diverged."""
-    return math.isfinite(record["train_cost"]) and math.isfinite(record["val_cost"])
-
-
 @torch.no_grad()
 def train_group(models, data, cfgs, *, bar=None):
     """Train the G models of one group (group_key) in place, at once; return their G histories.
 
     Records are train's (epoch, eta, epoch_metrics' six numbers); all G metrics are read
-    back in one host sync per epoch. A history ends at the epoch whose cost was not finite:
-    that configuration diverged, and its eta becomes 0 so its parameters stop moving. It
-    cannot disturb the others: in every product and reduction a configuration's numbers
-    meet only the shared data and its own parameters.
+    back in one host sync per epoch. Returns (histories, diverged_epochs): as in train, a
+    configuration whose metrics are NaN or inf diverged in that epoch, its history stops
+    before it, and its eta becomes 0 so its parameters stop moving. It cannot disturb the
+    others: in every product and reduction a configuration's numbers meet only the shared
+    data and its own parameters.
     """
     cfg = cfgs[0]
     check_data(data, cfg)
@@ -84,13 +82,16 @@ def train_group(models, data, cfgs, *, bar=None):
     optimizer = SGD(model.params, lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     schedules = PerConfig([c.decay for c in cfgs])
     generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
-    histories, live = [[] for _ in cfgs], set(range(len(cfgs)))
+    histories, diverged, live = [[] for _ in cfgs], [None] * len(cfgs), set(range(len(cfgs)))
     for epoch in range(1, cfg.epochs + 1):
         train_epoch(model, optimizer, data, cfg, generator)
         metrics = epoch_metrics(model, data)  # each value: a list of G numbers
         for g in sorted(live):
-            histories[g].append({"epoch": epoch, "eta": etas[g], **{k: v[g] for k, v in metrics.items()}})
-            if not finite(histories[g][-1]):
+            record = {"epoch": epoch, "eta": etas[g], **{k: v[g] for k, v in metrics.items()}}
+            if finite(record):
+                histories[g].append(record)
+            else:
+                diverged[g] = epoch
                 live.discard(g)
         etas = [eta if g in live else 0.0 for g, eta in enumerate(schedules(etas, epoch, metrics["val_loss"]))]
         optimizer.lr.copy_(torch.tensor(etas, dtype=lr.dtype))
@@ -100,24 +101,24 @@ def train_group(models, data, cfgs, *, bar=None):
         if not live:
             break
     unstack_models(model, models)
-    return histories
+    return histories, diverged
 
 
-def grid_result(cfg, history, wall_time_s):
-    """One configuration's entry in run_grid's results; the history ends where it diverged."""
-    bad = next((r["epoch"] for r in history if not finite(r)), None)
-    history = history if bad is None else history[:bad]
-    return {"config": asdict(cfg), "history": history,
-            "final": {"train_acc": history[-1]["train_acc"], "val_acc": history[-1]["val_acc"]},
-            "diverged": bad is not None, "diverged_epoch": bad, "wall_time_s": wall_time_s}
+def grid_result(cfg, history, diverged_epoch, wall_time_s):
+    """One configuration's entry in run_grid's results, in run.py's terms: status "completed",
+    or "diverged" with the history ending before diverged_epoch and final None."""
+    final = None if diverged_epoch else {"train_acc": history[-1]["train_acc"], "val_acc": history[-1]["val_acc"]}
+    return {"config": asdict(cfg), "status": "diverged" if diverged_epoch else "completed",
+            "diverged_epoch": diverged_epoch, "history": history, "final": final, "wall_time_s": wall_time_s}
 
 
 def run_grid(configs, data, *, progress=True, batched=True):
     """Train one fresh model per config on the same data.
 
-    Returns (results, models), in the order of configs; each result holds config, history,
-    final (train_acc, val_acc: no test accuracy, nothing is chosen on test), diverged,
-    diverged_epoch (the epoch whose cost was NaN or infinite, else None) and wall_time_s.
+    Returns (results, models), in the order of configs; each result holds config, status
+    ("completed" or "diverged"), diverged_epoch (the epoch whose cost was NaN or infinite,
+    else None), history, final (train_acc, val_acc: no test accuracy, nothing is chosen on
+    test; None if diverged) and wall_time_s.
     batched=True trains each group of configs at once (train_group; wall_time_s is then the
     group's time divided by its size); batched=False trains them one after another (train).
     Each model is a view of its group's stacked parameters and keeps the model contract.
@@ -127,16 +128,17 @@ def run_grid(configs, data, *, progress=True, batched=True):
     if not batched:
         for i, cfg in enumerate(tqdm(configs, desc="grid", unit="config", disable=not progress)):
             start = time.perf_counter()
-            history = train(models[i], data, cfg, progress=False)
-            results[i] = grid_result(cfg, history, time.perf_counter() - start)
+            state = TrainState.start(models[i], cfg, device)
+            history = train(models[i], data, cfg, progress=False, state=state)
+            results[i] = grid_result(cfg, history, state.diverged_epoch, time.perf_counter() - start)
         return results, models
     bar = tqdm(total=sum(cfg.epochs for cfg in configs), desc="grid", unit="config·epoch", disable=not progress)
     for group in group_configs(configs):
         start = time.perf_counter()
-        histories = train_group([models[i] for i in group], data, [configs[i] for i in group], bar=bar)
+        histories, diverged = train_group([models[i] for i in group], data, [configs[i] for i in group], bar=bar)
         share = (time.perf_counter() - start) / len(group)
-        for i, history in zip(group, histories):
-            results[i] = grid_result(configs[i], history, share)
+        for i, history, epoch in zip(group, histories, diverged):
+            results[i] = grid_result(configs[i], history, epoch, share)
     bar.close()
     return results, models
 
@@ -145,7 +147,7 @@ def ranking(results):
     """Indices of results, best validation accuracy first (ties: lower validation loss first);
     diverged configurations last, in their original order."""
     def key(i):
-        if results[i].get("diverged"):
+        if results[i]["status"] == "diverged":
             return (1, 0.0, 0.0)
         return (0, -results[i]["final"]["val_acc"], results[i]["history"][-1]["val_loss"])
     return sorted(range(len(results)), key=key)
@@ -154,8 +156,8 @@ def ranking(results):
 def grid_table(results, order, varied, top=10):
     """Markdown table of the top configurations: rank, the varied hyperparameters, accuracies."""
     def accuracies(r):
-        if r.get("diverged"):
-            return [f"diverged (epoch {r['diverged_epoch']})"] * 2
+        if r["status"] == "diverged":
+            return [f"diverged in epoch {r['diverged_epoch']}", "—"]
         return [pct(r["final"]["train_acc"]), pct(r["final"]["val_acc"])]
     rows = [[rank, *(results[i]["config"][k] for k in varied), *accuracies(results[i])]
             for rank, i in enumerate(order[:top], start=1)]
@@ -171,13 +173,16 @@ def write_grid(out, results, models, data, varied, top=10):
     out.mkdir(parents=True, exist_ok=True)
     order = ranking(results)
     best = order[0]
-    test_acc = accuracy(models[best], data.X_test, data.y_test)  # the one look at the test set
+    if results[best]["status"] == "completed":
+        test_acc = accuracy(models[best], data.X_test, data.y_test)  # the one look at the test set
+        verdict = f"Rank 1, evaluated once on the test set: test accuracy {pct(test_acc)}"
+    else:
+        test_acc, verdict = None, "Every configuration diverged: try smaller values of --eta"
     report = (f"# Grid search: {len(results)} configurations, ranked by validation accuracy\n\n"
-              f"{grid_table(results, order, varied or ['eta'], top)}\n\n"
-              f"Rank 1, evaluated once on the test set: test accuracy {pct(test_acc)}\n")
+              f"{grid_table(results, order, varied or ['eta'], top)}\n\n{verdict}\n")
     save_json(out / "results.json", {"runs": results, "ranking": order,
                                       "best": {"index": best, "config": results[best]["config"], "test_acc": test_acc}})
     write_atomic(out / "report.md", lambda tmp: Path(tmp).write_text(report))
     if {"eta", "lam"} <= set(varied):
-        save_figure(out / "heatmap.png", grid_heatmaps(results))
+        save_figure(out / "heatmap.png", grid_heatmaps(results))  # a diverged cell reads "div"
     return report

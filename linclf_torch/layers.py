@@ -51,3 +51,25 @@ def linear_backward(dout, cache, input_grad=True):
     dW = (dout.transpose(-1, -2) @ X).sum_to_size(W.shape)        # (..., K, d)
     db = dout.sum(-2)                                             # (..., K)
     return dX, dW, db
+
+
+def relu_forward(X):
+    """Rectified linear unit h = max(0, x), elementwise.
+
+    Inputs:  X (..., n, m)
+    Returns: out (..., n, m), cache: out itself, since [x > 0] = [h > 0] is all backward needs
+    """
+    out = X.clamp(min=0)  # (..., n, m)
+    return out, out
+
+
+def relu_backward(dout, cache):
+    """Backward of h = max(0, x).
+
+    Math:  dX = dout ⊙ [x > 0]   (the derivative at x = 0 is taken as 0, as autograd does)
+    Inputs:  dout (..., n, m); cache (the output h) from relu_forward
+    Returns: dX (..., n, m)
+    """
+    out = cache
+    dX = dout * (out > 0)  # (..., n, m)
+    return dX

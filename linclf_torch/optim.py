@@ -8,15 +8,22 @@ weight decay wd):
                g ← g + μ·b  if nesterov, else  g ← b
     θ ← θ − η·g
 With μ = wd = 0 this is DD2424's mini-batch gradient descent, θ ← θ − η·∇J.
+The first buffer must be a copy: an alias of g would be changed by whoever owns g (torch
+zeroes or accumulates p.grad in place), and the in-place b ← μ·b + … would change g.
+The tests check every setting against torch.optim.SGD, parameter by parameter, every step.
 
 The learning rate is a number, or a (G,) tensor of one rate per configuration when the
 parameters carry a leading configuration dimension (G, ...) (grid.py trains G at once).
 """
 import torch
 
+from .errors import LinclfError
+
 
 class SGD:
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        if nesterov and (momentum <= 0 or dampening != 0):  # torch.optim.SGD's own rule
+            raise LinclfError("nesterov momentum needs momentum > 0 and dampening = 0")
         self.params, self.lr = params, lr
         self.momentum, self.dampening = momentum, dampening
         self.weight_decay, self.nesterov = weight_decay, nesterov

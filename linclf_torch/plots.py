@@ -5,14 +5,26 @@ from matplotlib.figure import Figure
 def curves_figure(history, title=""):
     """Loss and cost per epoch, training vs validation, side by side."""
     fig = Figure(figsize=(10, 4), layout="constrained")
+    _curves(fig.subplots(1, 2), history, title)
+    return fig
+
+
+def curves_rows(histories):
+    """curves_figure for several runs, one row each: histories maps a row title to a history."""
+    fig = Figure(figsize=(10, 3 * len(histories)), layout="constrained")
+    for axes, (title, history) in zip(fig.subplots(len(histories), 2, squeeze=False), histories.items()):
+        _curves(axes, history, title)
+    return fig
+
+
+def _curves(axes, history, title):
     epochs = [r["epoch"] for r in history]
-    for ax, key in zip(fig.subplots(1, 2), ("loss", "cost")):
+    for ax, key in zip(axes, ("loss", "cost")):
         ax.plot(epochs, [r[f"train_{key}"] for r in history], label="training")
         ax.plot(epochs, [r[f"val_{key}"] for r in history], label="validation")
         ax.set(xlabel="epoch", ylabel=key, title=f"{title} {key}".strip())
         ax.grid(alpha=0.3)
         ax.legend()
-    return fig
 
 
 def weights_figure(W, classes, image_shape):
@@ -24,13 +36,30 @@ def weights_figure(W, classes, image_shape):
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for k, ax in enumerate(axes):
         ax.axis("off")
-        if k >= K:
-            continue
-        w = W[k].detach().double().cpu().reshape(image_shape)  # (3, H, W)
-        w = (w - w.min()) / (w.max() - w.min()).clamp_min(1e-12)
-        ax.imshow(w.permute(1, 2, 0).numpy())
-        ax.set_title(classes[k])
+        if k < K:
+            _template(ax, W[k], image_shape, classes[k])
     return fig
+
+
+def weights_rows(Ws, classes, image_shape):
+    """The class templates of several models, one row each: Ws maps a row title to W (K, d)."""
+    K = len(classes)
+    fig = Figure(figsize=(1.2 * K, 1.3 * len(Ws)), layout="constrained")
+    for row, (axes, (title, W)) in enumerate(zip(fig.subplots(len(Ws), K, squeeze=False), Ws.items())):
+        for k, ax in enumerate(axes):
+            _template(ax, W[k], image_shape, classes[k] if row == 0 else "", fontsize=8)
+        axes[0].axis("on")  # keep the first axis' frame hidden but its label: the row title
+        axes[0].set(xticks=[], yticks=[], frame_on=False)
+        axes[0].set_ylabel(title, fontsize=8)
+    return fig
+
+
+def _template(ax, w, image_shape, title, fontsize=None):
+    w = w.detach().double().cpu().reshape(image_shape)  # (3, H, W)
+    w = (w - w.min()) / (w.max() - w.min()).clamp_min(1e-12)
+    ax.imshow(w.permute(1, 2, 0).numpy())
+    ax.set_title(title, fontsize=fontsize)
+    ax.axis("off")
 
 
 def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
@@ -43,8 +72,8 @@ def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
     facets = sorted({value(r, facet) for r in results})
     row_vals = sorted({value(r, rows) for r in results})
     col_vals = sorted({value(r, cols) for r in results})
-    diverged = {(value(r, facet), value(r, rows), value(r, cols)) for r in results if r.get("diverged")}
-    results = [r for r in results if not r.get("diverged")]
+    diverged = {(value(r, facet), value(r, rows), value(r, cols)) for r in results if r["status"] == "diverged"}
+    results = [r for r in results if r["status"] != "diverged"]
     accs = [r["final"]["val_acc"] for r in results] or [0.0]
     lo, hi = min(accs), max(accs)  # one colour scale for every panel
     fig = Figure(figsize=(4.2 * len(facets), 3.6), layout="constrained")
@@ -67,4 +96,69 @@ def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
         ax.set(xticks=range(len(col_vals)), xticklabels=col_vals, yticks=range(len(row_vals)),
                yticklabels=row_vals, xlabel=cols, ylabel=rows, title=f"{facet} = {f}")
         fig.colorbar(image, ax=ax, label="validation accuracy")
+    return fig
+
+
+def histories_figure(histories, labels, keys, ylabel):
+    """One panel per key of the history records (e.g. train_acc, val_acc), one line per run."""
+    fig = Figure(figsize=(5 * len(keys), 4), layout="constrained")
+    for ax, key in zip(fig.subplots(1, len(keys), squeeze=False)[0], keys):
+        for history, label in zip(histories, labels):
+            ax.plot([r["epoch"] for r in history], [r[key] for r in history], label=label)
+        ax.set(xlabel="epoch", ylabel=ylabel, title=key.replace("_", " "))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return fig
+
+
+def confusion_figure(C, classes, title=""):
+    """Confusion matrix C (K, K), C[i, j] = examples of class i predicted as j, with its counts."""
+    C = C.cpu()
+    fig = Figure(figsize=(1.2 * len(classes) + 2, 1.2 * len(classes) + 1.2), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(C.numpy(), cmap="Blues")
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            dark = C[i, j] > C.max() / 2  # Blues is dark at the high end
+            ax.text(j, i, str(C[i, j].item()), ha="center", va="center", color="w" if dark else "k")
+    ax.set(xticks=range(len(classes)), xticklabels=classes, yticks=range(len(classes)), yticklabels=classes,
+           xlabel="predicted", ylabel="true", title=title)
+    fig.colorbar(image, ax=ax, label="images")
+    return fig
+
+
+def probability_histograms(panels, bins=20):
+    """Histogram of the probability given to the true class, correct and wrong predictions overlaid.
+
+    panels maps a panel title to (p_true (n,), correct (n,) bool), tensors on any device.
+    """
+    fig = Figure(figsize=(4.5 * len(panels), 3.6), layout="constrained")
+    edges = [i / bins for i in range(bins + 1)]
+    for ax, (title, (p_true, correct)) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels.items()):
+        p, right = p_true.detach().double().cpu(), correct.cpu()
+        ax.hist(p[right].numpy(), bins=edges, alpha=0.6, label=f"correct ({int(right.sum())})")
+        ax.hist(p[~right].numpy(), bins=edges, alpha=0.6, label=f"wrong ({int((~right).sum())})")
+        ax.set(xlabel="probability of the true class", ylabel="test images", title=title, xlim=(0, 1))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return fig
+
+
+def reliability_diagrams(panels):
+    """Accuracy per confidence bin (calibration.summary's bins), the bin's mean confidence, the diagonal.
+
+    panels maps a panel title to a calibration summary (dict with "bins" and "ece").
+    """
+    fig = Figure(figsize=(4 * len(panels), 4), layout="constrained")
+    for ax, (title, s) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels.items()):
+        b, M = s["bins"], len(s["bins"]["count"])
+        full = [m for m in range(M) if b["count"][m] > 0]  # empty bins draw nothing
+        centers = [(m + 0.5) / M for m in full]
+        acc, conf = [b["accuracy"][m] for m in full], [b["confidence"][m] for m in full]
+        ax.bar(centers, acc, width=1 / M, edgecolor="k", linewidth=0.5, label="accuracy in the bin")
+        ax.plot(centers, conf, "_", color="tab:red", markersize=10, markeredgewidth=2, label="mean confidence in the bin")
+        ax.plot([0, 1], [0, 1], "k--", linewidth=1)
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
+               title=f"{title}: ECE {100 * s['ece']:.2f}%")
+        ax.legend(loc="upper left")
     return fig

@@ -1,18 +1,37 @@
-"""One training run from config to files: what `linclf train` and the experiment scripts call."""
+"""One training run from config to files: what `linclf train` and the experiment scripts call.
+
+The run folder is kept current: after every epoch, model.pt (parameters and training state)
+then results.json, each written atomically, so that a crash or Ctrl-C loses at most the
+epoch in progress. results.json's "status" says how the run stands:
+    running      written after each epoch; left as is if the process was killed
+    completed    all epochs done: "final" holds the accuracies, the figures are written
+    diverged     the cost became NaN or inf in epoch "diverged_epoch"; model.pt keeps the
+                 last finite epoch, the history stops there, "final" is null
+    interrupted  Ctrl-C: model.pt and results.json describe the last completed epoch
+"""
 import platform
 import subprocess
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 import torchvision
 
-from .checkpoint import save_checkpoint
+from .checkpoint import check_data, load_params, save_checkpoint
+from .errors import LinclfError
 from .files import save_figure, save_json
 from .models import build_model
 from .plots import curves_figure, weights_figure
+from .state import TrainState
 from .train import accuracy, train
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during run(); .results is what the run folder now says (status "interrupted")."""
+
+    def __init__(self, results):
+        super().__init__("interrupted")
+        self.results = results
 
 
 def cpu_name():
@@ -46,29 +65,89 @@ def final_metrics(model, data, history):
             "test_acc": accuracy(model, data.X_test, data.y_test)}
 
 
-def run(cfg, data, out=None, *, progress=True):
-    """Train a fresh model for cfg on data; write results.json, model.pt and figures into out.
+def run(cfg, data, out=None, *, progress=True, resume=None, source=None):
+    """Train a model for cfg on data, keeping the run folder `out` current (None: no files).
 
-    Returns (results, model); results holds config, history, final, wall_time_s and env.
+    resume: a checkpoint dict from read_checkpoint (out's own model.pt) to continue from.
+    source: where the data came from ({"data_dir": ..., "verify": ...}), kept in results.json.
+    Returns (results, model); results holds status ("completed" or "diverged"), config,
+    history, final, wall_time_s and env. Ctrl-C raises Interrupted after marking the folder.
     """
     device = data.X_train.device
     model = build_model(cfg, data.X_train.shape[1], len(data.classes), device)
-    start = time.perf_counter()
-    history = train(model, data, cfg, progress=progress)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    wall = time.perf_counter() - start
-    results = {"config": asdict(cfg), "history": history, "final": final_metrics(model, data, history),
-               "wall_time_s": wall, "env": env_info(device)}
+    state = TrainState.start(model, cfg, device)
+    if resume is not None:
+        restore(model, state, resume, data)
+    env = env_info(device)
+    out = None if out is None else Path(out)
+    saved = {"epochs": state.epoch, "wall": state.wall_time_s}  # what out/model.pt holds
+
+    def describe(status, final=None):
+        epochs = saved["epochs"] if status in ("running", "interrupted") else state.epoch
+        return {"status": status, "epochs_completed": epochs, "diverged_epoch": state.diverged_epoch,
+                "config": asdict(cfg), "history": state.history[:epochs], "final": final,
+                "wall_time_s": saved["wall"] if status == "interrupted" else state.wall_time_s,
+                "env": env, **({"data": source} if source is not None else {})}
+
+    def save_epoch(record):
+        if saved["epochs"] == 0:
+            open_folder(out)
+        save_checkpoint(out / "model.pt", model, data, cfg, state)
+        saved.update(epochs=state.epoch, wall=state.wall_time_s)
+        save_json(out / "results.json", describe("running"))
+
+    try:
+        train(model, data, cfg, progress=progress, state=state, on_epoch=None if out is None else save_epoch)
+    except KeyboardInterrupt as e:
+        if out is not None and saved["epochs"] > 0:
+            save_json(out / "results.json", describe("interrupted"))
+        raise Interrupted(describe("interrupted")) from e
+    if state.diverged_epoch is None:
+        results = describe("completed", final_metrics(model, data, state.history))
+    else:
+        results = describe("diverged")  # the cost is NaN or inf: nothing worth testing
     if out is not None:
-        write_outputs(Path(out), results, model, data, cfg)
+        if saved["epochs"] == 0:
+            open_folder(out)
+        write_outputs(out, results, model, data, cfg)
     return results, model
 
 
-def write_outputs(out, results, model, data, cfg):
+OUTPUTS = ("results.json", "model.pt", "curves.png", "weights.png")
+
+
+def open_folder(out):
+    """Make the run folder at the first write; a new run's files replace any left there."""
     out.mkdir(parents=True, exist_ok=True)
+    for name in OUTPUTS:  # only with --overwrite can out hold them (files.check_out_dir)
+        (out / name).unlink(missing_ok=True)
+
+
+def restore(model, state, checkpoint, data):
+    """Load a run's parameters and training state, after checking it was trained on this data."""
+    check_data(checkpoint, data.classes, data.image_shape)
+    if not (torch.equal(checkpoint["mean"], data.mean.cpu()) and torch.equal(checkpoint["std"], data.std.cpu())):
+        raise LinclfError(f"{checkpoint['path']} was trained on other images (the training split's mean and std "
+                          "differ): resume with the same --data-dir, --split and --n-val as the run")
+    saved_epochs(checkpoint)
+    load_params(model, checkpoint)
+    state.load_state_dict(checkpoint["train_state"], checkpoint["path"])
+
+
+def saved_epochs(checkpoint):
+    """The number of epochs a run folder's checkpoint has completed, if it can be resumed."""
+    state = checkpoint.get("train_state")
+    epoch = state.get("epoch") if isinstance(state, dict) else None
+    if type(epoch) is not int or epoch < 1:
+        raise LinclfError(f"{checkpoint['path']} holds parameters but no training state to resume from; "
+                          "start a new run")
+    return epoch
+
+
+def write_outputs(out, results, model, data, cfg):
+    """The end of a run: results.json and figures (every epoch already saved model.pt)."""
     save_json(out / "results.json", results)
-    save_checkpoint(out / "model.pt", model, data, cfg)
-    save_figure(out / "curves.png", curves_figure(results["history"], title=cfg.loss.upper()))
-    if "W" in model.params:
+    if results["history"]:
+        save_figure(out / "curves.png", curves_figure(results["history"], title=cfg.loss.upper()))
+    if results["status"] == "completed" and "W" in model.params:
         save_figure(out / "weights.png", weights_figure(model.params["W"], data.classes, data.image_shape))

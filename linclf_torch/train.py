@@ -3,18 +3,21 @@
 One code path for CPU and CUDA: the data already lives on the device, batches are views or
 on-device gathers, the shuffle permutation and the flip mask are drawn on the device from a
 seeded generator, and the epoch's metrics are read back to the host once per epoch.
+Training stops early when those metrics are NaN or inf: the run has diverged (state.py).
 """
+import math
+import time
 from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
 
-from .data import SPLITS
+from .data import NORMALIZE, SPLITS
 from .errors import LinclfError
 from .losses import LOSSES
 from .models import MODELS
-from .optim import SGD
 from .schedules import parse_decay
+from .state import TrainState
 
 
 @dataclass(frozen=True)
@@ -31,9 +34,12 @@ class TrainConfig:
     decay: str = "none"         # learning-rate schedule, see schedules.py
     momentum: float = 0.0       # SGD momentum μ
     weight_decay: float = 0.0   # SGD weight decay wd (g += wd·θ), not λ
-    seed: int = 0               # init, shuffle and flip randomness
-    split: str = "a1"           # "a1" | "full", see data.py
-    n_val: int = 1000           # validation images of the "full" split
+    seed: int = 0               # init, shuffle, flip and random-split randomness
+    split: str = "a1"           # "a1" | "full" | "random", see data.py
+    n_val: int = 1000           # validation images of the "full" and "random" splits
+    classes: tuple = ()         # class names to keep, relabelled 0..K−1 in this order; () = all
+    image_size: int = 32        # pixels per side; other sizes are resized (antialiased)
+    normalize: str = "pixel"    # standardize per "pixel" (DD2424) or per "channel" (INF265)
     device: str = "auto"        # "auto" | "cpu" | "cuda"
     dtype: str = "float32"      # "float32" | "float64"
 
@@ -43,14 +49,20 @@ class TrainConfig:
             (self.loss in LOSSES, f"unknown --loss {self.loss!r}: choose one of {', '.join(LOSSES)}"),
             (self.split in SPLITS, f"unknown --split {self.split!r}: choose one of {', '.join(SPLITS)}"),
             (self.device in ("auto", "cpu", "cuda"), f"unknown --device {self.device!r}: use auto, cpu or cuda"),
-            (self.eta > 0, f"--eta must be > 0 (got {self.eta})"),
-            (self.lam >= 0, f"--lam must be ≥ 0 (got {self.lam})"),
+            (0 < self.eta < math.inf, f"--eta must be > 0 and finite (got {self.eta})"),
+            (0 <= self.lam < math.inf, f"--lam must be ≥ 0 and finite (got {self.lam})"),
             (self.batch_size >= 1, f"--batch-size must be ≥ 1 (got {self.batch_size})"),
             (self.epochs >= 1, f"--epochs must be ≥ 1 (got {self.epochs})"),
             (0 <= self.flip <= 1, f"--flip is a probability in [0, 1] (got {self.flip})"),
             (self.momentum >= 0, f"--momentum must be ≥ 0 (got {self.momentum})"),
             (self.weight_decay >= 0, f"--weight-decay must be ≥ 0 (got {self.weight_decay})"),
             (self.dtype in ("float32", "float64"), f"--dtype must be float32 or float64 (got {self.dtype})"),
+            (self.model != "mlp" or len(self.hidden) > 0, "--model mlp needs hidden layer sizes, e.g. --hidden 128 32"),
+            (self.model == "mlp" or not self.hidden, "--hidden is for --model mlp; drop it or add --model mlp"),
+            (all(m >= 1 for m in self.hidden), f"--hidden sizes must be ≥ 1 (got {' '.join(map(str, self.hidden))})"),
+            (self.image_size >= 1, f"--image-size must be ≥ 1 (got {self.image_size})"),
+            (self.normalize in NORMALIZE, f"--normalize must be {' or '.join(NORMALIZE)} (got {self.normalize})"),
+            (0 <= self.seed < 2**63, f"--seed must be an integer in [0, 2^63) (got {self.seed})"),
         ]
         for ok, message in checks:
             if not ok:  # NaN fails every comparison, so it lands here too
@@ -96,6 +108,11 @@ def epoch_metrics(model, data):
     return dict(zip(keys, values))
 
 
+def finite(record):
+    """Whether an epoch's metrics are all numbers: NaN or inf means training diverged."""
+    return all(map(math.isfinite, record.values()))
+
+
 def check_data(data, cfg):
     """Refuse a configuration the prepared data cannot train."""
     if cfg.batch_size > len(data.y_train):
@@ -106,27 +123,37 @@ def check_data(data, cfg):
 
 
 @torch.no_grad()
-def train(model, data, cfg, *, progress=True, on_epoch=None):
+def train(model, data, cfg, *, progress=True, on_epoch=None, state=None):
     """Train `model` in place on data.X_train; return the history, one dict per epoch.
 
     Each record: epoch, eta (in effect during that epoch) and epoch_metrics' six numbers.
-    on_epoch(record), when given, is called after every epoch (checkpoints, logging).
+    on_epoch(record), when given, is called after every epoch (checkpoints, logging), once
+    `state` is ready for the next one. state: a TrainState to continue from (default: epoch
+    0); it is updated in place. When an epoch's metrics are NaN or inf, training stops:
+    state.diverged_epoch is that epoch, its record is not in the history, and the model
+    holds that epoch's parameters (run.py keeps the last finite epoch's checkpoint on disk).
     """
     check_data(data, cfg)
-    generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
-    optimizer = SGD(model.params, cfg.eta, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    schedule = parse_decay(cfg.decay)
-    history = []
-    bar = tqdm(range(1, cfg.epochs + 1), desc="train", unit="epoch", disable=not progress)
+    if state is None:
+        state = TrainState.start(model, cfg, data.X_train.device)
+    bar = tqdm(range(state.epoch + 1, cfg.epochs + 1), desc="train", unit="epoch", disable=not progress,
+               initial=state.epoch, total=cfg.epochs)
     for epoch in bar:
-        train_epoch(model, optimizer, data, cfg, generator)
-        record = {"epoch": epoch, "eta": optimizer.lr, **epoch_metrics(model, data)}
-        history.append(record)
+        start = time.perf_counter()
+        train_epoch(model, state.optimizer, data, cfg, state.generator)
+        record = {"epoch": epoch, "eta": state.optimizer.lr, **epoch_metrics(model, data)}
+        if not finite(record):  # already on the host: no extra sync
+            state.diverged_epoch = epoch
+            break
+        state.wall_time_s += time.perf_counter() - start  # epoch_metrics waited for the device
+        state.epoch = epoch
+        state.history.append(record)
+        state.optimizer.lr = state.schedule(state.optimizer.lr, epoch, record["val_loss"])
         bar.set_postfix(cost=f"{record['train_cost']:.4f}", val_acc=f"{record['val_acc']:.4f}")
         if on_epoch is not None:
             on_epoch(record)
-        optimizer.lr = schedule(optimizer.lr, epoch, record["val_loss"])
-    return history
+    bar.close()
+    return state.history
 
 
 def accuracy(model, X, y):

@@ -9,3 +9,13 @@ def assert_close(name, analytic, reference, tol):
     diff = (analytic - reference).abs().max().item()
     assert err <= tol, f"{name}: max relative error {err:.3e} > {tol:.0e} (max abs diff {diff:.3e}, shape {tuple(analytic.shape)})"
     return err
+
+
+class Exploit:
+    """Pickles as a call to `call`: plain pickle.load would run it."""
+
+    def __init__(self, call):
+        self.call = call
+
+    def __reduce__(self):
+        return self.call

@@ -22,6 +22,7 @@ from linclf_torch import cifar
 from linclf_torch.cifar import CLASSES, load_cifar10
 from linclf_torch.errors import LinclfError
 from synthetic import write_image, write_image_folder, write_pickles
+from helpers import Exploit
 
 
 def read_written(folder, name):
@@ -112,16 +113,6 @@ def test_python2_pickle_as_in_the_official_archive(tmp_path):
     d = load_cifar10(tmp_path, cache_dir=None, verify=False)
     assert torch.equal(d.test_images, images.reshape(5, 3, 32, 32))
     assert d.test_labels.tolist() == [3, 1, 4, 1, 5]
-
-
-class Exploit:
-    """Pickles as a call to `call`: plain pickle.load would run it."""
-
-    def __init__(self, call):
-        self.call = call
-
-    def __reduce__(self):
-        return self.call
 
 
 @pytest.mark.parametrize("attack", ["os.system", "Path.touch"])

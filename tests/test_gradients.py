@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from conftest import GRADIENT_TABLE
 from helpers import assert_close
-from linclf_torch.gradcheck import check_model_gradients
+from linclf_torch.gradcheck import check_model_gradients, gradient_errors
 from linclf_torch.layers import linear_backward, linear_forward
 from linclf_torch.losses import l2_penalty, sigmoid_mbce, softmax_ce
 from linclf_torch.models import LinearClassifier
@@ -66,6 +66,16 @@ def test_model_gradients_match_finite_differences(n, d, K, loss, lam, gen):
     for name, (max_err, norm_err) in check_model_gradients(model, X, y).items():
         assert norm_err <= 1e-7, f"{name}: norm-wise relative error {norm_err:.3e} > 1e-7 ({loss}, λ={lam})"
         GRADIENT_TABLE.append((f"finite diff {loss} n={n} d={d} K={K} λ={lam}", name, max_err))
+
+
+def test_gradient_errors_put_relative_errors_in_proportion(gen):
+    X, y, model = random_problem(7, 5, 4, gen)
+    errors = gradient_errors(model, X, y)
+    _, grads = model.loss(X, y)
+    for name, e in errors.items():
+        assert e["max_grad"] == grads[name].abs().max().item()
+        assert e["max_abs"] <= 1e-8 * e["max_grad"] and e["norm_rel"] <= 1e-7
+        assert (e["max_rel"], e["norm_rel"]) == check_model_gradients(model, X, y)[name]
 
 
 @pytest.mark.parametrize("leading", [(), (3,), (2, 3)])

@@ -29,8 +29,10 @@ def test_expand_grid_is_the_cartesian_product():
 
 
 def test_ranking_uses_validation_accuracy_then_loss():
-    results = [{"final": {"val_acc": a}, "history": [{"val_loss": l}]} for a, l in ((0.3, 1.0), (0.5, 2.0), (0.5, 1.5))]
-    assert ranking(results) == [2, 1, 0]
+    results = [{"status": "completed", "final": {"val_acc": a}, "history": [{"val_loss": l}]}
+               for a, l in ((0.3, 1.0), (0.5, 2.0), (0.5, 1.5))]
+    diverged = {"status": "diverged", "final": None, "history": []}
+    assert ranking([diverged, *results]) == [3, 2, 1, 0]
 
 
 # Every per-configuration knob varies within one group: two losses, λ zero and not, step and
@@ -47,7 +49,7 @@ def assert_same_runs(batched, alone, models_b, models_a, rtol):
             assert (hb["eta"], hb["train_acc"], hb["val_acc"]) == (ha["eta"], ha["train_acc"], ha["val_acc"]), f"config {i}"
             for k in ("train_loss", "train_cost", "val_loss", "val_cost"):
                 assert hb[k] == pytest.approx(ha[k], rel=rtol), f"config {i} epoch {hb['epoch']} {k}"
-        assert rb["final"] == ra["final"] and rb["diverged"] == ra["diverged"]
+        assert rb["final"] == ra["final"] and (rb["status"], rb["diverged_epoch"]) == (ra["status"], ra["diverged_epoch"])
         for name, p in models_b[i].params.items():
             q = models_a[i].params[name]
             assert p.shape == q.shape
@@ -84,18 +86,17 @@ def test_a_diverging_config_is_marked_and_disturbs_no_other(pickles, tmp_path):
     wild = replace(healthy[0], eta=1e200, lam=1.0)  # float64 overflows within an epoch or two
     results, models = run_grid([healthy[0], wild, *healthy[1:]], data, progress=False)
     bad = results[1]
-    assert bad["diverged"] and bad["diverged_epoch"] == len(bad["history"]) < 4
-    assert not math.isfinite(bad["history"][-1]["train_cost"])
-    assert all(math.isfinite(r["train_cost"]) for r in bad["history"][:-1])
+    assert bad["status"] == "diverged" and bad["diverged_epoch"] == len(bad["history"]) + 1 <= 4
+    assert bad["final"] is None and all(math.isfinite(r["train_cost"]) for r in bad["history"])
     alone, models_a = run_grid(healthy, data, progress=False, batched=False)
     assert_same_runs(results[:1] + results[2:], alone, models[:1] + models[2:], models_a, 1e-12)
-    assert not any(r["diverged"] for r in alone) and all(r["diverged_epoch"] is None for r in alone)
+    assert all(r["status"] == "completed" and r["diverged_epoch"] is None for r in alone)
     order = ranking(results)
     assert order[-1] == 1
     table = grid_table(results, order, ["eta", "loss"], top=len(results))
-    assert table.splitlines()[-1].endswith(f"diverged (epoch {bad['diverged_epoch']}) |")
+    assert table.splitlines()[-1].endswith(f"diverged in epoch {bad['diverged_epoch']} | — |")
     report = write_grid(tmp_path, results, models, data, ["eta", "lam", "loss"])
-    assert report.count("diverged (epoch") == 2 and (tmp_path / "heatmap.png").is_file()
+    assert report.count("diverged in epoch") == 1 and (tmp_path / "heatmap.png").is_file()
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["ranking"][-1] == 1 and saved["runs"][1]["diverged_epoch"] == bad["diverged_epoch"]
 

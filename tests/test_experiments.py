@@ -1,0 +1,113 @@
+"""Every script in experiments/ end to end with --quick on a small synthetic image folder."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from synthetic import write_image_folder
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "experiments"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def script(name):
+    spec = importlib.util.spec_from_file_location(f"experiment_{name}", SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    # 200 training images in 5 pseudo-batches of 40: split a1 is 40 / 40, test 40
+    return write_image_folder(tmp_path_factory.mktemp("images"), n_train_per_class=20, n_test_per_class=4)
+
+
+def quick(name, folder, tmp_path, monkeypatch, *extra, figures=()):
+    """Run the script with --quick; check and return its results.json, report.md and folder."""
+    monkeypatch.chdir(tmp_path)  # the decoded-image cache goes to tmp_path/data/cache
+    out = tmp_path / "out"
+    argv = ["--data-dir", str(folder), "--device", "cpu", "--quick", "--no-progress", "--out", str(out), *extra]
+    assert script(name).main(argv) == 0
+    results = json.loads((out / "results.json").read_text())
+    report = (out / "report.md").read_text()
+    assert results["command"].startswith(f"python experiments/{name}.py --data-dir")
+    assert results["script_wall_time_s"] > 0 and results["env"]["device"] == "cpu"
+    assert "wall time" in report and "QUICK" in report
+    for fig in figures:
+        assert (out / f"{fig}.png").read_bytes()[:8] == PNG, fig
+    return results, report, out
+
+
+def table_rows(report):
+    return [line for line in report.splitlines() if line.startswith("| ") and not line.startswith("| rank |")]
+
+
+def test_a1_settings(folder, tmp_path, monkeypatch):
+    results, report, _ = quick("a1_settings", folder, tmp_path, monkeypatch, figures=("curves", "weights"))
+    runs = results["settings"]
+    assert [(r["config"]["eta"], r["config"]["lam"]) for r in runs] == [(0.1, 0), (0.001, 0), (0.001, 0.1), (0.001, 1)]
+    assert all(r["config"]["split"] == "a1" and len(r["history"]) == 2 for r in runs)
+    assert all(0 <= r["final"][k] <= 1 for r in runs for k in ("train_acc", "val_acc", "test_acc"))
+    assert runs[0]["final"]["train_acc"] > 0.5  # the synthetic classes are easy: η = 0.1 learns them at once
+    assert len(table_rows(report)) == 5 and "39.2–39.9%" in report  # header + 4 settings, reports beside
+
+
+def test_a1_improvements(folder, tmp_path, monkeypatch):
+    results, report, _ = quick("a1_improvements", folder, tmp_path, monkeypatch, "--n-val", "20",
+                               figures=("heatmap", "curves"))
+    s, grid = results["strategies"], results["grid"]
+    assert list(s) == list("abcdef")
+    assert all(0 <= r["final"]["test_acc"] <= 1 for r in s.values())
+    assert [s[k]["config"]["split"] for k in "abcdef"] == ["full", "full", "a1", "a1", "a1", "full"]
+    assert s["b"]["config"]["flip"] == 0.5 and s["b"]["config"]["lam"] == 0.001
+    # (c) is the grid's rank 1, chosen on validation accuracy
+    assert len(grid["runs"]) == 8
+    vals = [r["final"]["val_acc"] for r in grid["runs"]]
+    assert s["c"]["final"]["val_acc"] == max(vals) == vals[grid["ranking"][0]]
+    assert s["c"]["config"] == grid["best"]["config"]
+    assert s["d"]["config"]["decay"].startswith("step") and s["e"]["config"]["decay"].startswith("plateau")
+    # (f) follows the documented rule
+    f, c = s["f"]["config"], s["c"]["config"]
+    assert (f["eta"], f["lam"], f["batch_size"]) == (c["eta"], c["lam"], c["batch_size"])
+    decay_from = max("cde", key=lambda k: s[k]["final"]["val_acc"])
+    assert f["decay"] == s[decay_from]["config"]["decay"] and results["choice_f"]["decay_from"] == decay_from
+    assert f["flip"] == (0.5 if s["b"]["final"]["val_acc"] > s["a"]["final"]["val_acc"] else 0.0)
+    assert len(table_rows(report)) == 7 + 8  # strategies: header + 6; grid: 8 rows (its "| rank |" header left out)
+
+
+def test_ce_vs_mbce(folder, tmp_path, monkeypatch):
+    results, report, _ = quick("ce_vs_mbce", folder, tmp_path, monkeypatch, "--n-val", "20",
+                               figures=("curves", "histograms", "reliability"))
+    runs = results["runs"]
+    assert (runs["CE"]["config"]["eta"], runs["MBCE"]["config"]["eta"]) == (0.001, 0.01)
+    assert all(r["config"]["flip"] == 0.5 and r["config"]["split"] == "full" for r in runs.values())
+    for r in runs.values():
+        cal = r["calibration"]
+        assert cal["accuracy"] == pytest.approx(r["final"]["test_acc"])  # the same model, the same test set
+        assert sum(cal["bins"]["count"]) == 40 and len(cal["bins"]["count"]) == 15
+        assert 0 <= cal["ece"] <= 1 and 0 <= cal["mean_confidence_wrong"] <= 1
+    assert runs["MBCE"]["calibration_normalised"]["accuracy"] == runs["MBCE"]["calibration"]["accuracy"]
+    assert len(table_rows(report)) == 4  # header, CE, MBCE, MBCE normalised
+
+
+def test_gradcheck(folder, tmp_path, monkeypatch):
+    results, report, _ = quick("gradcheck", folder, tmp_path, monkeypatch)
+    checks = results["checks"]
+    assert {(c["loss"], c["lam"]) for c in checks} == {("ce", 0.0), ("ce", 0.1), ("mbce", 0.0), ("mbce", 0.1)}
+    assert len(checks) == 8 and {(c["n"], c["d"]) for c in checks} == {(3, 10), (10, 20)}
+    errors = [e for c in checks for e in c["errors"].values()]
+    assert len(errors) == 16 and all(e["norm_rel"] < 1e-7 and e["max_abs"] < 1e-8 * e["max_grad"] for e in errors)
+    assert all(e["max_rel"] < 1e-5 for c in checks if c["n"] == 3 for e in c["errors"].values())
+    assert len(table_rows(report)) == 9
+
+
+def test_bad_flag_is_one_line_and_exit_2(folder, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["--data-dir", str(folder), "--quick", "--no-progress", "--out", str(tmp_path / "out")]
+    assert script("ce_vs_mbce").main([*argv, "--n-val", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: --n-val 0 must be between 1 and")
+    assert script("gradcheck").main([*argv, "--threads", "0"]) == 2
+    assert capsys.readouterr().err == "error: --threads must be ≥ 1 (got 0)\n"
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,38 @@
+"""Smoke test of experiments/mlp_car_cat.py --quick on synthetic CIFAR-10 pickles."""
+import importlib.util
+import json
+from pathlib import Path
+
+from synthetic import write_pickles
+
+SCRIPT = Path(__file__).parents[1] / "experiments" / "mlp_car_cat.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("mlp_car_cat", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_run_writes_the_table_figures_and_one_test_evaluation(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the decoded-image cache goes to ./data/cache
+    root = write_pickles(tmp_path / "cifar", n_per_batch=40)  # 4 images of each class per batch
+    out = tmp_path / "out"
+    assert load_script().main(["--data-dir", str(root), "--no-verify", "--device", "cpu", "--out", str(out),
+                               "--quick", "--no-progress"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["classes"] == ["automobile", "cat"] and results["config"]["image_size"] == 16
+    assert results["config"]["n_val"] == 4  # 10% of the 40 training images of the two classes
+    runs = results["runs"]
+    assert [(r["config"]["eta"], r["config"]["momentum"], r["config"]["weight_decay"]) for r in runs] == \
+        [(0.01, 0.0, 0.0), (0.01, 0.0, 0.01), (0.01, 0.85, 0.0), (0.01, 0.85, 0.01), (0.05, 0.85, 0.01)]
+    assert all("test_acc" not in r["final"] for r in runs)  # selected on validation only
+    best = results["best"]
+    assert best["model"] - 1 == max(range(5), key=lambda i: (runs[i]["final"]["val_acc"], -runs[i]["history"][-1]["val_loss"]))
+    assert sum(map(sum, best["confusion"])) == 8 and 0 <= best["test_acc"] <= 1
+    assert results["wall_time_s"] > 0 and "torch" in results["env"]
+    report = (out / "report.md").read_text()
+    assert report.count("\n| ") >= 7 and f"model {best['model']}" in report
+    for name in ("loss", "accuracy", "confusion"):
+        assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
