@@ -113,10 +113,11 @@ def autograd_run(cfg, data, loader=False):
 
 
 def grid_run(configs, data, batched):
-    """(d): the grid, sequential or batched; returns the best validation accuracy and all of them."""
+    """(d): the grid, sequential or batched; returns the best validation accuracy and all of
+    them (None for a configuration that diverged)."""
     results, _ = run_grid(configs, data, progress=False, batched=batched)
-    val_accs = [r["final"]["val_acc"] for r in results]
-    return max(val_accs), val_accs
+    val_accs = [r["final"]["val_acc"] if r["final"] else None for r in results]
+    return max(v for v in val_accs if v is not None), val_accs
 
 
 def timed(fn, warmup, repeats, device):
@@ -182,8 +183,9 @@ def body(args):
     results["ratios"] = {"vs_autograd": ratio("b", "a"), "vs_dataloader": ratio("c", "a"),
                          "grid_batched_vs_sequential": ratio("d_sequential", "d_batched")}
     if "d_batched" in m:
-        results["grid_max_val_acc_difference"] = max(abs(x - y) for x, y in zip(m["d_batched"]["val_accs"],
-                                                                                  m["d_sequential"]["val_accs"]))
+        pairs = list(zip(m["d_batched"]["val_accs"], m["d_sequential"]["val_accs"]))
+        results["grid_same_diverged"] = all((x is None) == (y is None) for x, y in pairs)
+        results["grid_max_val_acc_difference"] = max((abs(x - y) for x, y in pairs if None not in (x, y)), default=0)
     env = env_info(device)
     results["load_average"] = {"before": load_before, "after": os.getloadavg()}
     results["device_name"] = env["device_name"]

@@ -26,7 +26,7 @@ def test_bench_quick_times_every_method_and_loses_no_accuracy(bench, tmp_path, c
     assert abs(methods["b"]["test_acc"] - methods["a"]["test_acc"]) <= 0.005
     assert abs(methods["c"]["test_acc"] - methods["a"]["test_acc"]) <= 0.005
     assert methods["a"]["test_acc"] > 0.2  # the synthetic classes are learnable: chance is 0.1
-    assert results["grid_max_val_acc_difference"] == 0  # batched grid = sequential grid
+    assert results["grid_max_val_acc_difference"] == 0 and results["grid_same_diverged"]  # batched = sequential
     assert set(results["ratios"]) == {"vs_autograd", "vs_dataloader", "grid_batched_vs_sequential"}
     assert all(r > 0 for r in results["ratios"].values())
     assert results["device_name"] and results["env"]["threads"] >= 1
