@@ -20,8 +20,8 @@ Command:
     python experiments/a1_improvements.py --data-dir ../shared/datasets/cifar10-jpg --device cpu --threads 1
 
 Measured on ../shared/datasets/cifar10-jpg (a JPEG copy of CIFAR-10; see the README),
-CPU (2 cores shared with other jobs, load average 3–4, so with --threads 1), commit ad190c4:
-wall time 302 s in the script (5 min 13 s with Python start-up; the grid search 218 s).
+CPU (2 cores shared with other jobs, so with --threads 1), commit 96d607c (batched grid):
+wall time 139 s in the script (146 s with Python start-up; the grid search 65 s).
 
     strategy                     train    val      test     train − val
     (a) full data                43.79%   42.20%   40.74%   1.59
