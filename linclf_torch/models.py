@@ -72,10 +72,8 @@ class Classifier:
         return self.add_penalty(loss, {k: grads[k] for k in self.params})  # dW_l += 2λW_l
 
     def penalty(self):
-        """λ Σ ‖W‖² over the weight matrices, and its gradient for each of them."""
-        terms = {k: l2_penalty(p, self.lam) for k, p in self.params.items() if k.startswith("W")}
-        total = sum(penalty for penalty, _ in terms.values())
-        return total, {k: dW for k, (_, dW) in terms.items()}
+        """λ Σ ‖W‖² over the weight matrices: the cost's L2 term (its gradient: add_penalty)."""
+        return sum(l2_penalty(p, self.lam)[0] for k, p in self.params.items() if k.startswith("W"))
 
     def add_penalty(self, loss, grads):
         """Cost J = loss + λ Σ ‖W‖² and its gradients: each weight matrix's gradient gains 2λW,
@@ -99,7 +97,7 @@ class Classifier:
         scores = self.scores(X)                                   # (..., n, K)
         loss, _ = self.loss_fn(scores, y)                         # (...,)
         accuracy = (scores.argmax(-1) == y).to(scores.dtype).mean(-1)  # (...,)
-        return loss, loss + self.penalty()[0], accuracy
+        return loss, loss + self.penalty(), accuracy
 
 
 class LinearClassifier(Classifier):
