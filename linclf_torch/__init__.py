@@ -3,7 +3,6 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .cifar import load_cifar10
 from .data import Data, load_data, prepare
 from .errors import LinclfError
-from .losses import l2_penalty, sigmoid_mbce, softmax_ce
 from .models import LinearClassifier, MLPClassifier, build_model
 from .optim import SGD
 from .run import run

@@ -5,6 +5,7 @@ The model contract (cs231n's Solver), which the trainer, CLI and plots rely on:
                            (LinearClassifier: W, b; MLPClassifier: W1, b1, W2, b2, ...)
     model.scores(X)        class scores (n, K), forward only
     model.loss(X, y)       (cost, grads) with grads.keys() == params.keys()
+    model.gradients(X, y)  grads alone, what a training step uses (no cost value computed)
     model.predict(X)       (n,) predicted labels
     model.evaluate(X, y)   (loss, cost, accuracy) as device tensors, no gradients
 
@@ -19,7 +20,7 @@ import torch
 
 from .errors import LinclfError
 from .layers import linear_backward, linear_forward, relu_backward, relu_forward
-from .losses import LOSSES, l2_penalty
+from .losses import LOSSES, l2_penalty_backward, l2_penalty_forward
 
 
 class Classifier:
@@ -33,7 +34,8 @@ class Classifier:
     def __init__(self, loss="ce", lam=0.0):
         if loss not in LOSSES:
             raise LinclfError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
-        self.loss_name, self.loss_fn, self.lam = loss, LOSSES[loss], lam
+        self.loss_name, self.lam = loss, lam
+        self.loss_forward, self.loss_backward = LOSSES[loss]
         self.params = {}
         self.layers = []  # (weight name, bias name) of each linear layer, input to output
 
@@ -51,43 +53,49 @@ class Classifier:
     def scores(self, X):
         return self.forward(X)[0]  # (..., n, K)
 
-    def loss(self, X, y):
-        """Cost J = L(s(X), y) + λ Σ_l ‖W_l‖² and its gradients, by backpropagation.
+    def backward(self, dscores, caches):
+        """Gradients of the cost J = L + λ Σ_l ‖W_l‖² from dscores = dL/dS, by backpropagation.
 
         Math (layer l, from the output back; dh_L = dS from the loss, losses.py):
             dW_l = dh_lᵀ a_(l−1) + 2λW_l,   db_l = Σₙ dh_l[n]
             da_(l−1) = dh_l W_l,            dh_(l−1) = da_(l−1) ⊙ [h_(l−1) > 0]
         where h_l is layer l's output before ReLU and a_l = relu(h_l), a_0 = X.
-        Inputs:  X (..., n, d), y (n,)
-        Returns: cost (...,), grads: a tensor like each parameter, same keys as params
+        Inputs:  dscores (..., n, K); caches from forward
+        Returns: grads: a tensor like each parameter, same keys as params
         """
-        scores, caches = self.forward(X)                  # (..., n, K)
-        loss, dh = self.loss_fn(scores, y)                # (...,), (..., n, K)
-        grads = {}
+        dh, grads = dscores, {}
         for (w, b), (relu_cache, linear_cache) in zip(reversed(self.layers), reversed(caches)):
             # only the first layer has no ReLU before it; its input is X, whose gradient is never needed
             da, grads[w], grads[b] = linear_backward(dh, linear_cache, input_grad=relu_cache is not None)
             if relu_cache is not None:
                 dh = relu_backward(da, relu_cache)        # (..., n, in)
-        return self.add_penalty(loss, {k: grads[k] for k in self.params})  # dW_l += 2λW_l
+        if torch.is_tensor(self.lam) or self.lam != 0:    # at λ = 0 (a number) there is nothing to add
+            for w, _ in self.layers:
+                l2_penalty_backward(self.params[w], self.lam, grads[w])  # dW_l += 2λW_l
+        return {k: grads[k] for k in self.params}
+
+    def gradients(self, X, y):
+        """The gradients of J on (X, y), what a training step needs: J's value is never computed.
+
+        Inputs:  X (..., n, d), y (n,)
+        Returns: grads: a tensor like each parameter, same keys as params
+        """
+        scores, caches = self.forward(X)                  # (..., n, K)
+        return self.backward(self.loss_backward(scores, y), caches)
+
+    def loss(self, X, y):
+        """Cost J = L(s(X), y) + λ Σ_l ‖W_l‖² and its gradients (the model contract; gradient checks).
+
+        Inputs:  X (..., n, d), y (n,)
+        Returns: cost (...,), grads: a tensor like each parameter, same keys as params
+        """
+        scores, caches = self.forward(X)                  # (..., n, K)
+        cost = self.loss_forward(scores, y) + self.penalty()  # (...,)
+        return cost, self.backward(self.loss_backward(scores, y), caches)
 
     def penalty(self):
-        """λ Σ ‖W‖² over the weight matrices: the cost's L2 term (its gradient: add_penalty)."""
-        return sum(l2_penalty(p, self.lam)[0] for k, p in self.params.items() if k.startswith("W"))
-
-    def add_penalty(self, loss, grads):
-        """Cost J = loss + λ Σ ‖W‖² and its gradients: each weight matrix's gradient gains 2λW,
-        added in place (grads are the fresh output of a backward pass).
-
-        At λ = 0 (a number, not a tensor of per-configuration λ) there is nothing to add.
-        """
-        if not torch.is_tensor(self.lam) and self.lam == 0:
-            return loss, grads
-        for k in grads:
-            if k.startswith("W"):
-                penalty, grads[k] = l2_penalty(self.params[k], self.lam, grads[k])
-                loss = loss + penalty
-        return loss, grads
+        """λ Σ_l ‖W_l‖², the cost's L2 term (its gradient is added in backward)."""
+        return sum(l2_penalty_forward(self.params[w], self.lam) for w, _ in self.layers)
 
     def predict(self, X):
         return self.scores(X).argmax(-1)  # (..., n)
@@ -95,7 +103,7 @@ class Classifier:
     def evaluate(self, X, y):
         """Data loss, cost J = loss + λΣ‖W‖² and accuracy on (X, y), as tensors on the device."""
         scores = self.scores(X)                                   # (..., n, K)
-        loss, _ = self.loss_fn(scores, y)                         # (...,)
+        loss = self.loss_forward(scores, y)                       # (...,)
         accuracy = (scores.argmax(-1) == y).to(scores.dtype).mean(-1)  # (...,)
         return loss, loss + self.penalty(), accuracy
 
@@ -154,7 +162,7 @@ def stack_models(models):
     """G models of one architecture and shape as one model with a leading configuration dimension.
 
     The result's params are the models' params stacked, (G, ...), so training it trains all G
-    in one tensor program; its λ is the (G, 1, 1) tensor of their λ (l2_penalty broadcasts it)
+    in one tensor program; its λ is the (G, 1, 1) tensor of their λ (the l2_penalty pair broadcasts it)
     and configuration g keeps its own loss. unstack_models makes the models views of it again.
     """
     batched = copy.copy(models[0])
@@ -163,7 +171,7 @@ def stack_models(models):
     if any(lams):
         W = batched.params[next(k for k in batched.params if k.startswith("W"))]
         batched.lam = torch.tensor(lams, dtype=W.dtype, device=W.device).view(-1, 1, 1)  # (G, 1, 1)
-    batched.loss_fn = per_config_loss([m.loss_name for m in models])
+    batched.loss_forward, batched.loss_backward = per_config_loss([m.loss_name for m in models])
     return batched
 
 
@@ -174,10 +182,10 @@ def unstack_models(batched, models):
 
 
 def per_config_loss(names):
-    """The loss function of G stacked models whose configuration g uses the loss names[g].
+    """The (forward, backward) loss pair of G stacked models whose configuration g uses names[g].
 
-    One loss for all: that loss. Mixed: each run of equal names (a slice of the configuration
-    dimension, so a view) goes to its own loss and the results are concatenated.
+    One loss for all: that loss's pair. Mixed: each run of equal names (a slice of the
+    configuration dimension, so a view) goes to its own loss and the results are concatenated.
     """
     if len(set(names)) == 1:
         return LOSSES[names[0]]
@@ -187,7 +195,6 @@ def per_config_loss(names):
             runs.append((LOSSES[names[start]], slice(start, stop)))
             start = stop
 
-    def loss_fn(scores, y):
-        parts = [fn(scores[rows], y) for fn, rows in runs]  # each: (G', ...), (G', n, K)
-        return torch.cat([loss for loss, _ in parts]), torch.cat([dscores for _, dscores in parts])
-    return loss_fn
+    def per_run(i):  # i = 0: forward, each (G', ...); i = 1: backward, each (G', n, K)
+        return lambda scores, y: torch.cat([pair[i](scores[rows], y) for pair, rows in runs])
+    return per_run(0), per_run(1)

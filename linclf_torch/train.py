@@ -93,8 +93,7 @@ def train_epoch(model, optimizer, data, cfg, generator):
     The same code trains one model or G stacked ones (models.stack_models, grid.py).
     """
     for Xb, yb in batches(data, cfg, generator):
-        _, grads = model.loss(Xb, yb)
-        optimizer.step(grads)
+        optimizer.step(model.gradients(Xb, yb))
 
 
 def epoch_metrics(model, data):

@@ -9,7 +9,8 @@ from conftest import GRADIENT_TABLE
 from helpers import assert_close
 from linclf_torch.gradcheck import check_model_gradients, gradient_errors
 from linclf_torch.layers import linear_backward, linear_forward
-from linclf_torch.losses import l2_penalty, sigmoid_mbce, softmax_ce
+from linclf_torch.losses import LOSSES as LOSS_PAIRS
+from linclf_torch.losses import l2_penalty_backward, l2_penalty_forward, sigmoid_mbce_forward
 from linclf_torch.models import LinearClassifier
 
 # (n, d, K): the reports' check (3 images, the first 10 dimensions), odd sizes that catch
@@ -28,10 +29,10 @@ def reference_cost(W, b, X, y, loss, lam):
     return data + lam * (W ** 2).sum()
 
 
-def random_problem(n, d, K, gen, scale=1.0):
+def random_problem(n, d, K, gen, scale=1.0, loss="ce", lam=0.0):
     X = torch.randn(n, d, generator=gen, dtype=torch.float64)
     y = torch.randint(K, (n,), generator=gen)
-    model = LinearClassifier(d, K, generator=gen, std=scale, dtype=torch.float64)
+    model = LinearClassifier(d, K, loss=loss, lam=lam, generator=gen, std=scale, dtype=torch.float64)
     model.params["b"] = torch.randn(K, generator=gen, dtype=torch.float64)  # non-zero: zeros hide bugs
     return X, y, model
 
@@ -40,10 +41,10 @@ def random_problem(n, d, K, gen, scale=1.0):
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("lam", [0.0, 0.1])
 def test_model_gradients_match_autograd(n, d, K, loss, lam, gen):
-    X, y, model = random_problem(n, d, K, gen)
-    model.loss_name, model.lam = loss, lam
-    model.loss_fn = {"ce": softmax_ce, "mbce": sigmoid_mbce}[loss]
+    X, y, model = random_problem(n, d, K, gen, loss=loss, lam=lam)
     cost, grads = model.loss(X, y)
+    for name, g in model.gradients(X, y).items():  # a training step's gradients: the same numbers
+        assert torch.equal(g, grads[name]), name
 
     W = model.params["W"].clone().requires_grad_()
     b = model.params["b"].clone().requires_grad_()
@@ -60,9 +61,7 @@ def test_model_gradients_match_autograd(n, d, K, loss, lam, gen):
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("lam", [0.0, 0.1])
 def test_model_gradients_match_finite_differences(n, d, K, loss, lam, gen):
-    X, y, model = random_problem(n, d, K, gen)
-    model.lam = lam
-    model.loss_name, model.loss_fn = loss, {"ce": softmax_ce, "mbce": sigmoid_mbce}[loss]
+    X, y, model = random_problem(n, d, K, gen, loss=loss, lam=lam)
     for name, (max_err, norm_err) in check_model_gradients(model, X, y).items():
         assert norm_err <= 1e-7, f"{name}: norm-wise relative error {norm_err:.3e} > 1e-7 ({loss}, λ={lam})"
         GRADIENT_TABLE.append((f"finite diff {loss} n={n} d={d} K={K} λ={lam}", name, max_err))
@@ -95,37 +94,33 @@ def test_linear_layer_backward_broadcasts_over_models(leading, gen):
     assert linear_backward(dout, cache, input_grad=False)[0] is None
 
 
-@pytest.mark.parametrize("loss_fn", [softmax_ce, sigmoid_mbce])
-def test_losses_broadcast_over_leading_dimensions(loss_fn, gen):
+@pytest.mark.parametrize("loss", LOSSES)
+def test_losses_broadcast_over_leading_dimensions(loss, gen):
+    forward, backward = LOSS_PAIRS[loss]
     scores = torch.randn(2, 3, 7, 4, generator=gen, dtype=torch.float64)  # (2, 3, n, K)
     y = torch.randint(4, (7,), generator=gen)
-    loss, dscores = loss_fn(scores, y)
+    loss, dscores = forward(scores, y), backward(scores, y)
     assert loss.shape == (2, 3) and dscores.shape == scores.shape
     for i in range(2):
         for j in range(3):
-            one_loss, one_dscores = loss_fn(scores[i, j], y)
+            one_loss, one_dscores = forward(scores[i, j], y), backward(scores[i, j], y)
             assert_close(f"loss[{i},{j}]", loss[i, j], one_loss, tol=1e-15)
             assert_close(f"dscores[{i},{j}]", dscores[i, j], one_dscores, tol=1e-15)
 
 
-def test_l2_penalty_and_its_gradient(gen):
-    W = torch.randn(4, 5, generator=gen, dtype=torch.float64, requires_grad=True)
-    penalty, dW = l2_penalty(W, 0.3)
-    (0.3 * (W ** 2).sum()).backward()
-    assert torch.allclose(penalty, 0.3 * (W ** 2).sum(), rtol=1e-14)
-    assert_close("W", dW, W.grad, tol=1e-14)
-
-
 def test_l2_penalty_adds_its_gradient_into_a_given_one(gen):
-    W = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64)
+    """Per-configuration λ (G, 1, 1) or one number: value and gradient against autograd."""
+    W = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64, requires_grad=True)
     dW = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64)
     for lam in (0.3, torch.tensor([0.0, 0.1, 2.0], dtype=torch.float64).view(3, 1, 1)):
-        penalty, alone = l2_penalty(W, lam)
+        W.grad = None
+        reference = (lam * W * W).sum((-2, -1))  # (3,)
+        reference.sum().backward()
+        assert_close("penalty", l2_penalty_forward(W.detach(), lam), reference.detach(), tol=1e-15)
         total = dW.clone()
-        same_penalty, returned = l2_penalty(W, lam, total)
+        returned = l2_penalty_backward(W.detach(), lam, total)
         assert returned is total  # accumulated in place, no new tensor
-        assert_close("dW", total, dW + alone, tol=1e-15)
-        assert_close("penalty", same_penalty, (lam * W * W).sum((-2, -1)), tol=1e-15)
+        assert_close("dW", total, dW + W.grad, tol=1e-15)
 
 
 @pytest.mark.parametrize("scale", [1e4, -1e4])
@@ -133,28 +128,29 @@ def test_losses_are_stable_for_huge_scores(scale, gen):
     scores = scale * torch.randn(5, 4, generator=gen, dtype=torch.float64)
     y = torch.randint(4, (5,), generator=gen)
     S = scores.clone().requires_grad_()
-    for mine, ref in ((softmax_ce, lambda s: F.cross_entropy(s, y)),
-                      (sigmoid_mbce, lambda s: F.binary_cross_entropy_with_logits(s, F.one_hot(y, 4).double()))):
+    for (forward, backward), ref in ((LOSS_PAIRS["ce"], lambda s: F.cross_entropy(s, y)),
+                                     (LOSS_PAIRS["mbce"],
+                                      lambda s: F.binary_cross_entropy_with_logits(s, F.one_hot(y, 4).double()))):
         S.grad = None
         value = ref(S)
         value.backward()
-        loss, dscores = mine(scores, y)
+        loss, dscores = forward(scores, y), backward(scores, y)
         assert torch.isfinite(loss) and torch.isfinite(dscores).all()
         assert abs(loss.item() - value.item()) <= 1e-12 * max(1.0, abs(value.item()))
         assert_close("dscores", dscores, S.grad, tol=1e-12)
 
 
-@pytest.mark.parametrize("loss_fn,ref", [
-    (softmax_ce, lambda s, y: F.cross_entropy(s, y)),
-    (sigmoid_mbce, lambda s, y: F.binary_cross_entropy_with_logits(s, F.one_hot(y, s.shape[1]).to(s.dtype))),
+@pytest.mark.parametrize("loss,ref", [
+    ("ce", lambda s, y: F.cross_entropy(s, y)),
+    ("mbce", lambda s, y: F.binary_cross_entropy_with_logits(s, F.one_hot(y, s.shape[1]).to(s.dtype))),
 ])
-def test_loss_values_match_torch(loss_fn, ref, gen):
+def test_loss_values_match_torch(loss, ref, gen):
     scores = torch.randn(9, 6, generator=gen, dtype=torch.float64)
     y = torch.randint(6, (9,), generator=gen)
-    assert torch.allclose(loss_fn(scores, y)[0], ref(scores, y), rtol=1e-14, atol=0)
+    assert torch.allclose(LOSS_PAIRS[loss][0](scores, y), ref(scores, y), rtol=1e-14, atol=0)
 
 
 def test_mbce_has_its_one_over_K_factor():
     """All-zero scores: every binary problem costs ln 2, so MBCE = ln 2 (without 1/K it would be K ln 2)."""
-    loss, _ = sigmoid_mbce(torch.zeros(3, 10, dtype=torch.float64), torch.tensor([0, 4, 9]))
+    loss = sigmoid_mbce_forward(torch.zeros(3, 10, dtype=torch.float64), torch.tensor([0, 4, 9]))
     assert abs(loss.item() - math.log(2)) < 1e-15
