@@ -9,6 +9,11 @@ images, eta 0.001, batch 100, 40 epochs) and device, how long does training take
   (d) the 36-configuration grid of experiments/a1_improvements.py (eta × lam × batch
       size), one linclf run after another (grid.run_grid(batched=False)) versus batched
       (grid.run_grid: each batch size's 12 configurations as one tensor program)?
+And what bounds (a) and (b) from below: (floor) their matrix products alone, the two of
+every step (B × d × K, K × B × d), the two of every epoch's metrics (n × d × K on the
+training and validation sets) and the test set's, with nothing else. Nothing built on
+PyTorch's matrix products runs this work faster than its floor on this device, so
+b / floor is the most any implementation could gain over (b).
 (a), (b) and (c) do the same work per epoch: the gradient steps, then loss, cost and
 accuracy on the full training and validation sets (linclf's history; (b) and (c) under
 no_grad, read back once per epoch), and all three end with the test accuracy. They start
@@ -112,6 +117,18 @@ def autograd_run(cfg, data, loader=False):
     return metrics[-1], test_acc
 
 
+def floor_run(cfg, data):
+    """(floor): the matrix products of one (a) or (b) run, nothing else (zero weights)."""
+    X, n, B = data.X_train, len(data.y_train), cfg.batch_size
+    W = X.new_zeros(len(data.classes), X.shape[1])  # (K, d)
+    for _ in range(cfg.epochs):
+        for i in range(0, n, B):
+            Xb = X[i:i + B]                     # (B, d)
+            dW = (Xb @ W.T).T @ Xb              # (B, K) then (K, d): a step's two products
+        X @ W.T, data.X_val @ W.T               # the metrics' two
+    return data.X_test @ W.T                    # and the test accuracy's
+
+
 def grid_run(configs, data, batched):
     """(d): the grid, sequential or batched; returns the best validation accuracy and all of
     them (None for a configuration that diverged)."""
@@ -167,6 +184,10 @@ def body(args):
     if "c" not in args.skip:
         measure("c", "autograd + torch.optim.SGD + DataLoader", lambda: autograd_run(cfg, data, loader=True),
                 lambda: autograd_run(one_epoch, data, loader=True))
+    timing, _ = timed(lambda: floor_run(cfg, data), lambda: floor_run(one_epoch, data), args.repeats, device)
+    results["methods"]["floor"] = {"label": "matrix products of (a) and (b) alone", **timing}
+    rows.append(["floor", results["methods"]["floor"]["label"], f"{timing['median_s']:.2f} s",
+                 " ".join(f"{t:.2f}" for t in timing["times_s"]), ""])
     if "d" not in args.skip:
         configs = expand_grid(cfg, **grid)
         short = [replace(c, epochs=1) for c in configs]
@@ -181,7 +202,8 @@ def body(args):
     m = results["methods"]
     ratio = lambda slow, fast: m[slow]["median_s"] / m[fast]["median_s"] if slow in m and fast in m else None
     results["ratios"] = {"vs_autograd": ratio("b", "a"), "vs_dataloader": ratio("c", "a"),
-                         "grid_batched_vs_sequential": ratio("d_sequential", "d_batched")}
+                         "grid_batched_vs_sequential": ratio("d_sequential", "d_batched"),
+                         "floor_vs_autograd": ratio("b", "floor"), "floor_vs_dataloader": ratio("c", "floor")}
     if "d_batched" in m:
         pairs = list(zip(m["d_batched"]["val_accs"], m["d_sequential"]["val_accs"]))
         results["grid_same_diverged"] = all((x is None) == (y is None) for x, y in pairs)

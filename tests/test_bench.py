@@ -20,14 +20,15 @@ def test_bench_quick_times_every_method_and_loses_no_accuracy(bench, tmp_path, c
     assert bench.main(["--quick", "--device", "cpu", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     methods = results["methods"]
-    assert set(methods) == {"a", "b", "c", "d_sequential", "d_batched"}
+    assert set(methods) == {"a", "b", "c", "floor", "d_sequential", "d_batched"}
     assert all(m["median_s"] > 0 and len(m["times_s"]) == 1 for m in methods.values())
     # the same init and the same math: the autograd loops reach linclf's accuracy
     assert abs(methods["b"]["test_acc"] - methods["a"]["test_acc"]) <= 0.005
     assert abs(methods["c"]["test_acc"] - methods["a"]["test_acc"]) <= 0.005
     assert methods["a"]["test_acc"] > 0.2  # the synthetic classes are learnable: chance is 0.1
     assert results["grid_max_val_acc_difference"] == 0 and results["grid_same_diverged"]  # batched = sequential
-    assert set(results["ratios"]) == {"vs_autograd", "vs_dataloader", "grid_batched_vs_sequential"}
+    assert set(results["ratios"]) == {"vs_autograd", "vs_dataloader", "grid_batched_vs_sequential",
+                                      "floor_vs_autograd", "floor_vs_dataloader"}
     assert all(r > 0 for r in results["ratios"].values())
     assert results["device_name"] and results["env"]["threads"] >= 1
     report = (out / "report.md").read_text()
