@@ -12,10 +12,10 @@ epoch in progress. results.json's "status" says how the run stands:
 import platform
 import subprocess
 from dataclasses import asdict
+from importlib.metadata import version
 from pathlib import Path
 
 import torch
-import torchvision
 
 from .checkpoint import check_data, load_params, save_checkpoint
 from .errors import LinclfError
@@ -46,7 +46,11 @@ def cpu_name():
 
 
 def env_info(device):
-    """Versions, device name and git commit, for results.json."""
+    """Versions, device name and git commit, for results.json.
+
+    torchvision's version is its package's, read without importing it (which takes seconds):
+    "0.29.2", where torchvision.__version__ adds the build tag torch's version also shows.
+    """
     device = torch.device(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     try:
@@ -55,7 +59,7 @@ def env_info(device):
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {"python": platform.python_version(), "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "device": str(device), "device_name": name,
+            "torchvision": version("torchvision"), "device": str(device), "device_name": name,
             "threads": torch.get_num_threads(), "git_commit": commit}
 
 

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -78,6 +79,15 @@ def test_existing_run_folder_is_never_overwritten_without_asking(pickles, tmp_pa
 def test_python_dash_m_entry_point():
     done = subprocess.run([sys.executable, "-m", "linclf_torch", "train", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "--batch-size" in done.stdout and "--decay" in done.stdout
+
+
+def test_importing_the_package_does_not_import_torchvision():
+    """torchvision takes seconds to import: only a download, image decoding or a resize need it."""
+    code = "import sys, linclf_torch, linclf_torch.cli, linclf_torch.experiment; print('torchvision' in sys.modules)"
+    root = Path(__file__).parents[1]  # `python -c` imports from its working directory first: this checkout
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "False\n"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
