@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import check_data, load_params, save_checkpoint
-from .errors import LinclfError
+from .checkpoint import save_checkpoint
 from .files import save_figure, save_json
 from .models import build_model
 from .plots import curves_figure, weights_figure
+from .resume import restore
 from .state import TrainState
 from .train import accuracy, train
 
@@ -125,27 +125,6 @@ def open_folder(out):
     out.mkdir(parents=True, exist_ok=True)
     for name in OUTPUTS:  # only with --overwrite can out hold them (files.check_out_dir)
         (out / name).unlink(missing_ok=True)
-
-
-def restore(model, state, checkpoint, data):
-    """Load a run's parameters and training state, after checking it was trained on this data."""
-    check_data(checkpoint, data.classes, data.image_shape)
-    if not (torch.equal(checkpoint["mean"], data.mean.cpu()) and torch.equal(checkpoint["std"], data.std.cpu())):
-        raise LinclfError(f"{checkpoint['path']} was trained on other images (the training split's mean and std "
-                          "differ): resume with the same --data-dir, --split and --n-val as the run")
-    saved_epochs(checkpoint)
-    load_params(model, checkpoint)
-    state.load_state_dict(checkpoint["train_state"], checkpoint["path"])
-
-
-def saved_epochs(checkpoint):
-    """The number of epochs a run folder's checkpoint has completed, if it can be resumed."""
-    state = checkpoint.get("train_state")
-    epoch = state.get("epoch") if isinstance(state, dict) else None
-    if type(epoch) is not int or epoch < 1:
-        raise LinclfError(f"{checkpoint['path']} holds parameters but no training state to resume from; "
-                          "start a new run")
-    return epoch
 
 
 def write_outputs(out, results, model, data, cfg):
