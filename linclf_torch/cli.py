@@ -17,6 +17,7 @@ from .files import check_out_dir
 from .grid import expand_grid, run_grid, write_grid
 from .resume import resume_config
 from .run import Interrupted, run
+from .threads import add_threads_flag, set_threads
 from .train import TrainConfig, confusion_matrix
 
 D = TrainConfig()
@@ -35,6 +36,7 @@ def add_data_flags(p):
                    f"or empty to download (default: {DATA_DIR}; with --resume, the run's)")
     p.add_argument("--no-verify", action="store_true", help="accept pickles whose checksums differ from the official ones")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help=f"default: {D.device}")
+    add_threads_flag(p)
 
 
 SWEPT = ("loss", "eta", "lam", "batch_size", "epochs", "decay")  # list-valued in `linclf grid`
@@ -187,6 +189,7 @@ def main(argv=None):
     commands = {"train": train_command, "grid": grid_command, "evaluate": evaluate_command}
     try:
         args = parser().parse_args(argv)
+        set_threads(args.threads)
         return commands[args.command](args)
     except LinclfError as e:
         print(f"linclf: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
