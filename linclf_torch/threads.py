@@ -10,7 +10,7 @@ from .errors import LinclfError
 
 
 def add_threads_flag(p):
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice, one per core; "
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice, one per core; "
                    "on a shared or small machine fewer can be much faster)")
 
 
