@@ -5,21 +5,20 @@
    checked against the official MD5s and read with a restricted unpickler (safe_pickle.py).
 2. train/<class>/ and test/<class>/: 32x32 RGB PNG/JPEG files. The training images come in
    "batch order": five seeded, class-stratified pseudo-batches that stand in for
-   data_batch_1..5, so batch 1 / batch 2 is a fixed stratified split (see `_batch_order`).
+   data_batch_1..5, so batch 1 / batch 2 is a fixed stratified split (imagefolder.py).
 3. neither: torchvision downloads and extracts the official archive into data_dir, then 1.
 The decoded tensors are cached in one file under cache_dir, rebuilt when any file changes.
 """
 import hashlib
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from .errors import LinclfError
 from .files import write_atomic
+from .imagefolder import list_split, read_image_folder
 from .safe_pickle import load_cifar_pickle
 
 CLASSES = (
@@ -38,7 +37,6 @@ _MD5 = {
     "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
 }
 _BATCHES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5")
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _CACHE_FORMAT = 1  # bump when the cached dict changes meaning
 
 
@@ -151,88 +149,13 @@ def _read_class_names(meta: Path) -> list[str]:
 
 def _load_image_folder(root: Path, cache_dir, progress: bool) -> Cifar10:
     """train/<class>/*.png|jpg|jpeg and test/<class>/*: every class folder, labels by CLASSES."""
-    train, test = _list_split(root, "train"), _list_split(root, "test")
+    train, test = list_split(root, "train", CLASSES), list_split(root, "test", CLASSES)
 
     def build():
-        train_images, train_labels = _decode_split(root, train, progress)
-        test_images, test_labels = _decode_split(root, test, progress)
-        order = _batch_order(train_labels)
-        return dict(train_images=train_images[order], train_labels=train_labels[order],
-                    test_images=test_images, test_labels=test_labels, classes=list(CLASSES),
-                    batch_size=len(order) // 5)
+        return dict(read_image_folder(root, train, test, progress), classes=list(CLASSES))
 
     files = [f for split in (train, test) for class_files in split for f in class_files]
     return _dataset(_cached(cache_dir, "imagefolder", root, files, build), "imagefolder")
-
-
-def _list_split(root: Path, split: str) -> list[list[str]]:
-    """Sorted image paths relative to root, of root/split/<class>/, a list per class."""
-    split_dir = root / split
-    if not split_dir.is_dir():
-        raise LinclfError(f"{split_dir} is missing: an image-folder data set needs both "
-                          "train/<class>/ and test/<class>/")
-    found = {e.name for e in os.scandir(split_dir) if e.is_dir()}
-    expected = f"class folders must be exactly the 10 CIFAR-10 classes: {', '.join(CLASSES)}"
-    unknown = sorted(found - set(CLASSES))
-    if unknown:
-        raise LinclfError(f"unexpected folder {split_dir / unknown[0]}: {expected}")
-    classes = []
-    for name in CLASSES:
-        if name not in found:
-            raise LinclfError(f"missing class folder {split_dir / name}: {expected}")
-        files = sorted(f"{split}/{name}/{e.name}" for e in os.scandir(split_dir / name)
-                       if e.name.lower().endswith(_IMAGE_SUFFIXES) and e.is_file())
-        if not files:
-            raise LinclfError(f"class folder {split_dir / name} holds no .png/.jpg/.jpeg image")
-        classes.append(files)
-    return classes
-
-
-def _decode_split(root: Path, split: list[list[str]], progress: bool):
-    """Decode every file -> images (n, 3, 32, 32) uint8 and labels (n,) int64, folder order."""
-    # Imported here: a cached load never needs torchvision, which takes a second to import.
-    from torchvision.io import decode_image, read_file
-    paths = [os.path.join(root, f) for class_files in split for f in class_files]
-    labels = torch.tensor([c for c, class_files in enumerate(split) for _ in class_files])
-    images = torch.empty(len(paths), 3, 32, 32, dtype=torch.uint8)
-    # torchvision >= 0.29 warns on every call that these codecs move to TorchCodec (not a
-    # dependency here); they still work, and 60,000 copies of the notice help no one.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "The image decoding", DeprecationWarning)
-        for i, path in enumerate(tqdm(paths, desc="decoding images", disable=not progress)):
-            try:
-                image = decode_image(read_file(path))
-            except RuntimeError as exc:
-                raise LinclfError(f"cannot decode {path} as an image: remove it or replace it "
-                                  "with a 32x32 RGB PNG/JPEG") from exc
-            if image.shape != (3, 32, 32):
-                c, h, w = image.shape[-3:]  # an animated GIF has a frame dimension first
-                raise LinclfError(f"{path} is {w}x{h} with {c} channel(s), not 32x32 RGB")
-            images[i] = image
-    return images, labels
-
-
-def _batch_order(labels: torch.Tensor, n_batches: int = 5, seed: int = 0) -> torch.Tensor:
-    """A fixed permutation that puts folder-ordered (class-sorted) images in "batch order".
-
-    Emulates data_batch_1..5, so that the DD2424 split (train on batch 1, validate on batch
-    2) becomes a seeded, class-stratified split; for the real 50,000 images, 10,000/10,000.
-    Each class's images are shuffled and its j-th of n_c goes to batch floor(j·5/n_c): all
-    images are sorted by j/n_c and cut into batches of N // 5 (the last takes the remainder),
-    then each batch is shuffled so that consecutive images are not sorted by class.
-    Same labels, same permutation: the generator is seeded, never global.
-    """
-    g = torch.Generator().manual_seed(seed)
-    rank = torch.empty(len(labels), dtype=torch.float64)  # j / n_c of each image
-    for c in labels.unique():
-        members = (labels == c).nonzero().squeeze(1)
-        shuffled = members[torch.randperm(len(members), generator=g)]
-        rank[shuffled] = torch.arange(len(members), dtype=torch.float64) / len(members)
-    order = torch.sort(rank, stable=True).indices
-    size = len(labels) // n_batches
-    bounds = [b * size for b in range(n_batches)] + [len(labels)]
-    batches = [order[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
-    return torch.cat([b[torch.randperm(len(b), generator=g)] for b in batches])
 
 
 def _cached(cache_dir, kind: str, root: Path, files: list[str], build, extra="") -> dict:

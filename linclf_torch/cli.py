@@ -4,19 +4,20 @@ Exit codes: 0 done, 2 a mistake in the command or the files it names (one line o
 nothing written), 3 training diverged, 130 interrupted (Ctrl-C). README: "When things go wrong".
 """
 import argparse
-import json
 import sys
 import time
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 
-from .checkpoint import load_checkpoint, prepare_test, read_checkpoint
+from .checkpoint import load_checkpoint, prepare_test
 from .cifar import load_cifar10
 from .data import load_data, resolve_device
 from .errors import LinclfError
 from .files import check_out_dir
 from .grid import expand_grid, run_grid, write_grid
-from .run import Interrupted, run, saved_epochs
+from .resume import resume_config
+from .run import Interrupted, run
+from .threads import add_threads_flag, set_threads
 from .train import TrainConfig, confusion_matrix
 
 D = TrainConfig()
@@ -35,6 +36,7 @@ def add_data_flags(p):
                    f"or empty to download (default: {DATA_DIR}; with --resume, the run's)")
     p.add_argument("--no-verify", action="store_true", help="accept pickles whose checksums differ from the official ones")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help=f"default: {D.device}")
+    add_threads_flag(p)
 
 
 SWEPT = ("loss", "eta", "lam", "batch_size", "epochs", "decay")  # list-valued in `linclf grid`
@@ -129,8 +131,11 @@ def out_and_data(args, cfg, resumed=None):
 def train_command(args):
     if args.resume is None:
         cfg, checkpoint, resumed = config_from(args), None, None
+    elif args.out is not None:
+        raise LinclfError(f"--resume continues in {Path(args.resume)} itself; drop --out "
+                          "(copy the folder first to fork it)")
     else:
-        cfg, checkpoint, resumed = resume_args(args)
+        cfg, checkpoint, resumed = resume_config(args.resume, given(args))
     out, data, source = out_and_data(args, cfg, resumed)
     try:
         results, _ = run(cfg, data, out, progress=not args.no_progress, resume=checkpoint, source=source)
@@ -151,38 +156,6 @@ def train_command(args):
           f"({results['wall_time_s']:.1f} s on {results['env']['device_name']})")
     print(f"wrote {out}/: {', '.join(sorted(f.name for f in out.iterdir()))}")
     return 0
-
-
-def resume_args(args):
-    """--resume DIR -> (cfg, checkpoint, data): the run's own config, --epochs the only change."""
-    folder = Path(args.resume)
-    if args.out is not None:
-        raise LinclfError(f"--resume continues in {folder} itself; drop --out (copy the folder first to fork it)")
-    if not folder.is_dir():
-        raise LinclfError(f"--resume {folder} is not a folder; pass the --out folder of an earlier `linclf train`")
-    cfg, checkpoint = read_checkpoint(folder / "model.pt")
-    done = saved_epochs(checkpoint)
-    try:
-        results = json.loads((folder / "results.json").read_text())
-    except (OSError, ValueError):
-        results = {}  # the checkpoint alone is enough to resume
-    results = results if isinstance(results, dict) else {}
-    if results.get("status") == "diverged":
-        raise LinclfError(f"{folder} diverged in epoch {results.get('diverged_epoch')}; resuming would diverge "
-                          "again: start a new run with a smaller --eta")
-    flags = given(args)
-    for name, value in flags.items():
-        if name not in ("epochs", "device") and value != getattr(cfg, name):
-            flag = "--" + name.replace("_", "-")
-            raise LinclfError(f"{flag} {value} conflicts with the run's {getattr(cfg, name)}: --resume continues "
-                              f"{folder} as configured, only --epochs may change; drop {flag}, or start a new run")
-    epochs = flags.get("epochs", cfg.epochs)
-    if epochs <= done:
-        raise LinclfError(f"{folder} has already completed {done} epochs; pass --epochs N with N > {done} "
-                          "to train further")
-    data = results.get("data")
-    return (replace(cfg, epochs=epochs, device=flags.get("device", cfg.device)), checkpoint,
-            data if isinstance(data, dict) else {})
 
 
 def grid_command(args):
@@ -216,6 +189,7 @@ def main(argv=None):
     commands = {"train": train_command, "grid": grid_command, "evaluate": evaluate_command}
     try:
         args = parser().parse_args(argv)
+        set_threads(args.threads)
         return commands[args.command](args)
     except LinclfError as e:
         print(f"linclf: error: {' '.join(str(e).splitlines())}", file=sys.stderr)

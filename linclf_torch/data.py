@@ -16,7 +16,6 @@ or per colour channel (`channel`, INF265).
 from dataclasses import dataclass, replace
 
 import torch
-from torchvision.transforms.v2.functional import horizontal_flip, resize
 
 from .cifar import load_cifar10
 from .errors import LinclfError
@@ -72,6 +71,8 @@ def select(raw, classes=(), image_size=None):
                       test_images=raw.test_images[test_keep], test_labels=new_label[raw.test_labels[test_keep]],
                       classes=tuple(classes), batch_size=int(train_keep[:raw.batch_size].sum()))
     if image_size is not None and image_size != raw.train_images.shape[-1]:
+        # Imported here: torchvision takes seconds to import, and only a resize needs it.
+        from torchvision.transforms.v2.functional import resize
         size = [image_size, image_size]
         raw = replace(raw, train_images=resize(raw.train_images, size, antialias=True),
                       test_images=resize(raw.test_images, size, antialias=True))
@@ -119,7 +120,7 @@ def prepare(raw, *, split="a1", n_val=1000, classes=(), image_size=None, normali
         y_val=raw.train_labels[va].to(**to_dev),
         X_test=features(raw.test_images.to(**to_dev), mean, std),
         y_test=raw.test_labels.to(**to_dev),
-        X_train_flipped=features(horizontal_flip(train), mean, std) if flip else None,
+        X_train_flipped=features(train.flip(-1), mean, std) if flip else None,  # mirrored: width reversed
         mean=mean, std=std, classes=tuple(raw.classes), image_shape=tuple(train.shape[1:]),
     )
     for name in ("train", "val", "test"):  # once, at load: training never checks its inputs again

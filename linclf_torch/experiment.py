@@ -13,6 +13,7 @@ from .data import prepare, resolve_device
 from .errors import LinclfError
 from .files import check_out_dir, save_figure, save_json, write_atomic
 from .run import env_info
+from .threads import add_threads_flag, set_threads
 
 
 def parser(name, description):
@@ -26,7 +27,7 @@ def parser(name, description):
     p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="a tiny run (a few epochs) to check that everything works")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice, one per core)")
+    add_threads_flag(p)
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -42,10 +43,7 @@ def script_main(body, build_parser, argv=None):
     args.start = time.perf_counter()
     try:
         check_out_dir(args.out, args.overwrite)
-        if args.threads is not None:
-            if args.threads < 1:
-                raise LinclfError(f"--threads must be ≥ 1 (got {args.threads})")
-            torch.set_num_threads(args.threads)
+        set_threads(args.threads)
         body(args)
     except LinclfError as e:
         print(f"error: {e}", file=sys.stderr)

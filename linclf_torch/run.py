@@ -12,16 +12,16 @@ epoch in progress. results.json's "status" says how the run stands:
 import platform
 import subprocess
 from dataclasses import asdict
+from importlib.metadata import version
 from pathlib import Path
 
 import torch
-import torchvision
 
-from .checkpoint import check_data, load_params, save_checkpoint
-from .errors import LinclfError
+from .checkpoint import save_checkpoint
 from .files import save_figure, save_json
 from .models import build_model
 from .plots import curves_figure, weights_figure
+from .resume import restore
 from .state import TrainState
 from .train import accuracy, train
 
@@ -46,7 +46,11 @@ def cpu_name():
 
 
 def env_info(device):
-    """Versions, device name and git commit, for results.json."""
+    """Versions, device name and git commit, for results.json.
+
+    torchvision's version is its package's, read without importing it (which takes seconds):
+    "0.29.2", where torchvision.__version__ adds the build tag torch's version also shows.
+    """
     device = torch.device(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     try:
@@ -55,7 +59,7 @@ def env_info(device):
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {"python": platform.python_version(), "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "device": str(device), "device_name": name,
+            "torchvision": version("torchvision"), "device": str(device), "device_name": name,
             "threads": torch.get_num_threads(), "git_commit": commit}
 
 
@@ -121,27 +125,6 @@ def open_folder(out):
     out.mkdir(parents=True, exist_ok=True)
     for name in OUTPUTS:  # only with --overwrite can out hold them (files.check_out_dir)
         (out / name).unlink(missing_ok=True)
-
-
-def restore(model, state, checkpoint, data):
-    """Load a run's parameters and training state, after checking it was trained on this data."""
-    check_data(checkpoint, data.classes, data.image_shape)
-    if not (torch.equal(checkpoint["mean"], data.mean.cpu()) and torch.equal(checkpoint["std"], data.std.cpu())):
-        raise LinclfError(f"{checkpoint['path']} was trained on other images (the training split's mean and std "
-                          "differ): resume with the same --data-dir, --split and --n-val as the run")
-    saved_epochs(checkpoint)
-    load_params(model, checkpoint)
-    state.load_state_dict(checkpoint["train_state"], checkpoint["path"])
-
-
-def saved_epochs(checkpoint):
-    """The number of epochs a run folder's checkpoint has completed, if it can be resumed."""
-    state = checkpoint.get("train_state")
-    epoch = state.get("epoch") if isinstance(state, dict) else None
-    if type(epoch) is not int or epoch < 1:
-        raise LinclfError(f"{checkpoint['path']} holds parameters but no training state to resume from; "
-                          "start a new run")
-    return epoch
 
 
 def write_outputs(out, results, model, data, cfg):

@@ -18,7 +18,7 @@ import torchvision.datasets.utils
 from PIL import Image
 from torchvision.datasets import CIFAR10
 
-from linclf_torch import cifar
+from linclf_torch import cifar, imagefolder
 from linclf_torch.cifar import CLASSES, load_cifar10
 from linclf_torch.errors import LinclfError
 from synthetic import write_image, write_image_folder, write_pickles
@@ -195,7 +195,7 @@ def test_image_folder_batch_order_is_stratified_shuffled_and_fixed(tmp_path):
 def test_batch_order_with_uneven_classes():
     sizes = torch.tensor([7, 3, 12, 5, 9, 6, 11, 4, 8, 10])
     labels = torch.arange(10).repeat_interleave(sizes)
-    order = cifar._batch_order(labels)
+    order = imagefolder.batch_order(labels)
     assert sorted(order.tolist()) == list(range(len(labels)))
     size = len(labels) // 5
     for b in range(5):
@@ -295,7 +295,7 @@ def fail(*args, **kwargs):
 def test_cache_answers_the_second_load(tmp_path, monkeypatch):
     root = write_image_folder(tmp_path / "data")
     first = load_cifar10(root, cache_dir=tmp_path / "cache")
-    monkeypatch.setattr(cifar, "_decode_split", fail)
+    monkeypatch.setattr(imagefolder, "decode_split", fail)
     assert_same(load_cifar10(root, cache_dir=tmp_path / "cache"), first)
     assert len(list((tmp_path / "cache").iterdir())) == 1
 

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -80,6 +81,15 @@ def test_python_dash_m_entry_point():
     assert done.returncode == 0 and "--batch-size" in done.stdout and "--decay" in done.stdout
 
 
+def test_importing_the_package_does_not_import_torchvision():
+    """torchvision takes seconds to import: only a download, image decoding or a resize need it."""
+    code = "import sys, linclf_torch, linclf_torch.cli, linclf_torch.experiment; print('torchvision' in sys.modules)"
+    root = Path(__file__).parents[1]  # `python -c` imports from its working directory first: this checkout
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "False\n"
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
 def test_train_on_cuda(pickles, tmp_path):
     assert main(["train", "--data-dir", str(pickles), "--no-verify", "--out", str(tmp_path / "r"), "--epochs", "2",
@@ -91,3 +101,34 @@ def test_output_files_have_ordinary_permissions(pickles, tmp_path):
     assert train(pickles, out, "--no-verify") == 0
     for f in out.iterdir():
         assert f.stat().st_mode & 0o644 == 0o644, f"{f.name} is not readable by others"
+
+
+@pytest.fixture
+def other_threads():
+    """A CPU thread count other than the current one; restored after the test (it is process-wide)."""
+    before = torch.get_num_threads()
+    yield before % 2 + 1
+    torch.set_num_threads(before)
+
+
+def test_threads_is_applied_and_recorded(pickles, tmp_path, other_threads):
+    assert train(pickles, tmp_path / "run", "--no-verify", "--threads", str(other_threads)) == 0
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["env"]["threads"] == other_threads
+
+
+@pytest.mark.parametrize("argv", [["grid", "--eta", "0"], ["evaluate", "missing/model.pt"]])
+def test_threads_is_applied_before_grid_and_evaluate_start(other_threads, argv, capsys):
+    assert main([*argv, "--threads", str(other_threads)]) == 2  # the command itself fails: --eta 0, no checkpoint
+    assert torch.get_num_threads() == other_threads
+    assert "--threads" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["train", "grid", "evaluate"])
+@pytest.mark.parametrize("value, error", [("0", "--threads must be ≥ 1 (got 0)"), ("two", "invalid int value: 'two'")])
+def test_bad_threads_gives_one_line_and_exit_2(tmp_path, capsys, command, value, error):
+    before, out = torch.get_num_threads(), tmp_path / "run"
+    where = [str(tmp_path / "model.pt")] if command == "evaluate" else ["--out", str(out)]
+    assert main([command, *where, "--threads", value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and error in err and "Traceback" not in err
+    assert torch.get_num_threads() == before and not out.exists()
