@@ -25,6 +25,7 @@ from .files import save_figure, save_json, write_atomic
 from .models import build_model, stack_models, unstack_models
 from .optim import SGD
 from .plots import grid_heatmaps
+from .run import env_info
 from .schedules import PerConfig
 from .state import TrainState
 from .train import accuracy, check_data, epoch_metrics, finite, train, train_epoch
@@ -165,7 +166,8 @@ def grid_table(results, order, varied, top=10):
 
 
 def write_grid(out, results, models, data, varied, top=10):
-    """Rank, test the best once, write results.json, report.md and (eta × lam) heatmap.png.
+    """Rank, test the best once, write results.json (with env_info: versions, device, threads),
+    report.md and (eta × lam) heatmap.png.
 
     Returns the report's text.
     """
@@ -180,7 +182,7 @@ def write_grid(out, results, models, data, varied, top=10):
         test_acc, verdict = None, "Every configuration diverged: try smaller values of --eta"
     report = (f"# Grid search: {len(results)} configurations, ranked by validation accuracy\n\n"
               f"{grid_table(results, order, varied or ['eta'], top)}\n\n{verdict}\n")
-    save_json(out / "results.json", {"runs": results, "ranking": order,
+    save_json(out / "results.json", {"runs": results, "ranking": order, "env": env_info(data.X_train.device),
                                       "best": {"index": best, "config": results[best]["config"], "test_acc": test_acc}})
     write_atomic(out / "report.md", lambda tmp: Path(tmp).write_text(report))
     if {"eta", "lam"} <= set(varied):

@@ -99,6 +99,7 @@ def test_a_diverging_config_is_marked_and_disturbs_no_other(pickles, tmp_path):
     assert report.count("diverged in epoch") == 1 and (tmp_path / "heatmap.png").is_file()
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["ranking"][-1] == 1 and saved["runs"][1]["diverged_epoch"] == bad["diverged_epoch"]
+    assert saved["env"]["threads"] == torch.get_num_threads() and saved["env"]["device"] == "cpu"
 
 
 def test_batched_training_reads_nothing_back_inside_an_epoch(pickles, monkeypatch):
