@@ -20,8 +20,8 @@ Command:
     python experiments/a1_improvements.py --data-dir ../shared/datasets/cifar10-jpg --device cpu --threads 1
 
 Measured on ../shared/datasets/cifar10-jpg (a JPEG copy of CIFAR-10; see the README),
-CPU (2 cores shared with other jobs, so with --threads 1), commit 96d607c (batched grid):
-wall time 139 s in the script (146 s with Python start-up; the grid search 65 s).
+CPU (2 cores shared with other jobs, so with --threads 1), commit f420357 (the same numbers
+as at 96d607c): wall time 144 s in the script (150 s with Python start-up; the grid search 66 s).
 
     strategy                     train    val      test     train − val
     (a) full data                43.79%   42.20%   40.74%   1.59

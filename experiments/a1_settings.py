@@ -17,11 +17,11 @@ Command:
     python experiments/a1_settings.py --data-dir ../shared/datasets/cifar10-jpg --device cpu --threads 1
 
 Measured on ../shared/datasets/cifar10-jpg (a JPEG copy of CIFAR-10; see the README),
-CPU (2 cores shared with other jobs, so with --threads 1), commit 96d607c:
-wall time 27 s in the script (33 s with Python start-up).
+CPU (2 cores shared with other jobs, so with --threads 1), commit f420357:
+wall time 20 s in the script (27 s with Python start-up).
 
     setting  eta    lam   train    val      test     val loss up   reports: test (train)
-    1        0.1    0     40.64%   28.48%   28.48%   20 of 39      27.0–28.8%
+    1        0.1    0     38.93%   26.13%   26.72%   24 of 39      27.0–28.8%
     2        0.001  0     45.40%   39.31%   39.20%   0             39.2–39.9% (45.5%)
     3        0.001  0.1   44.77%   39.58%   39.19%   0             39.3–39.4%
     4        0.001  1     40.28%   37.71%   37.42%   0             37.4–37.6% (40.1%)

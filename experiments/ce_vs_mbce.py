@@ -17,8 +17,8 @@ Command:
     python experiments/ce_vs_mbce.py --data-dir ../shared/datasets/cifar10-jpg --device cpu --threads 1
 
 Measured on ../shared/datasets/cifar10-jpg (a JPEG copy of CIFAR-10; see the README),
-CPU (2 cores shared with other jobs, load average 3–4, so with --threads 1), commit ad190c4:
-wall time 82 s in the script (92 s with Python start-up).
+CPU (2 cores shared with other jobs, so with --threads 1), commit f420357 (the same numbers
+as at ad190c4): wall time 66 s in the script (73 s with Python start-up).
 
     loss   train    val      test     ECE     conf. when wrong   conf. when right   p(true) when wrong
     CE     42.85%   41.20%   41.08%   2.82%   34.26%             45.27%             13.51%

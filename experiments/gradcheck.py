@@ -18,18 +18,18 @@ Command:
     python experiments/gradcheck.py --data-dir ../shared/datasets/cifar10-jpg --device cpu --threads 1
 
 Measured on ../shared/datasets/cifar10-jpg (a JPEG copy of CIFAR-10; see the README),
-CPU (2 cores shared with other jobs, load average 3–4, so with --threads 1), commit ad190c4:
-wall time 16 s in the script (22 s with Python start-up).
+CPU (2 cores shared with other jobs, so with --threads 1), commit f420357:
+wall time 18 s in the script (23 s with Python start-up).
 
     n    d    loss  λ     W: max rel.  b: max rel.  W: norm-wise  W: max |gₐ − gₙ|
-    3    10   CE    0     7.3e-08      1.2e-09      5.8e-10       4.4e-10
-    3    10   CE    0.1   1.3e-05      1.2e-09      5.9e-10       3.3e-10
+    3    10   CE    0     7.3e-08      1.2e-09      5.6e-10       4.4e-10
+    3    10   CE    0.1   1.3e-05      1.2e-09      5.8e-10       3.3e-10
     3    10   MBCE  0     5.4e-09      9.9e-10      8.9e-10       9.5e-11
     3    10   MBCE  0.1   5.9e-09      9.9e-10      9.6e-10       1.1e-10
-    100  500  CE    0     1.3e-05      5.3e-08      2.3e-09       5.5e-10
-    100  500  CE    0.1   2.7e-05      5.3e-08      2.5e-09       6.1e-10
+    100  500  CE    0     1.3e-05      5.3e-08      2.2e-09       5.4e-10
+    100  500  CE    0.1   2.0e-05      5.3e-08      2.4e-09       5.8e-10
     100  500  MBCE  0     7.1e-04      1.3e-09      5.0e-09       2.0e-10
-    100  500  MBCE  0.1   3.3e-04      1.3e-09      5.0e-09       2.1e-10
+    100  500  MBCE  0.1   3.3e-04      1.3e-09      5.1e-09       2.1e-10
 The large entry-wise maxima sit on entries whose gradient is almost zero (for MBCE,
 n=100, λ=0: gₐ = 4.88e-08 against a largest |gₐ| of 1.8e-02); every absolute difference is
 below 1e-9 and every norm-wise error below 1e-8: the gradients are right.

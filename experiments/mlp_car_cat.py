@@ -7,9 +7,9 @@ torch.optim.SGD), and does the model chosen on validation reach the report's tes
     OMP_NUM_THREADS=1 python experiments/mlp_car_cat.py --data-dir ../shared/datasets/cifar10-jpg --device cpu
 
 Measured (CPU, 2 cores shared with other jobs, JPEG copy of CIFAR-10, seed 0): validation
-accuracy 0.862–0.911 over the five models; best model 3 (lr 0.01, momentum 0.85, no weight
-decay), val 0.911, test 0.9045 (the report: val 0.885–0.921, best model 4, test 0.917), at
-commit 96d607c with --threads 1: 21 s for the whole script, imports and figures included. With the
+accuracy 0.850–0.909 over the five models; best model 3 (lr 0.01, momentum 0.85, no weight
+decay), val 0.909, test 0.9015 (the report: val 0.885–0.921, best model 4, test 0.917), at
+commit f420357 with OMP_NUM_THREADS=1: 22.5 s for the whole script, data loading included. With the
 default two threads on the same machine, busy with other jobs (load average 3–5), 183–364 s
 for identical numbers: every op big enough to be split across threads waited for a core.
 
