@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import save_checkpoint
+from .checkpoint import read_checkpoint, save_checkpoint
 from .files import save_figure, save_json
 from .models import build_model
 from .plots import curves_figure, weights_figure
@@ -84,7 +84,8 @@ def run(cfg, data, out=None, *, progress=True, resume=None, source=None):
         restore(model, state, resume, data)
     env = env_info(device)
     out = None if out is None else Path(out)
-    saved = {"epochs": state.epoch, "wall": state.wall_time_s}  # what out/model.pt holds
+    # What out/model.pt holds, and whether out is this run's folder (resumed, or opened at the first save)
+    saved = {"epochs": state.epoch, "wall": state.wall_time_s, "ours": resume is not None}
 
     def describe(status, final=None):
         epochs = saved["epochs"] if status in ("running", "interrupted") else state.epoch
@@ -94,8 +95,9 @@ def run(cfg, data, out=None, *, progress=True, resume=None, source=None):
                 "env": env, **({"data": source} if source is not None else {})}
 
     def save_epoch(record):
-        if saved["epochs"] == 0:
+        if not saved["ours"]:
             open_folder(out)
+            saved["ours"] = True
         save_checkpoint(out / "model.pt", model, data, cfg, state)
         saved.update(epochs=state.epoch, wall=state.wall_time_s)
         save_json(out / "results.json", describe("running"))
@@ -103,7 +105,10 @@ def run(cfg, data, out=None, *, progress=True, resume=None, source=None):
     try:
         train(model, data, cfg, progress=progress, state=state, on_epoch=None if out is None else save_epoch)
     except KeyboardInterrupt as e:
-        if out is not None and saved["epochs"] > 0:
+        if out is not None and saved["ours"] and (out / "model.pt").is_file():
+            # model.pt is the truth: Ctrl-C can land between its rename and saved.update
+            on_disk = read_checkpoint(out)[1]["train_state"]
+            saved.update(epochs=on_disk["epoch"], wall=on_disk["wall_time_s"])
             save_json(out / "results.json", describe("interrupted"))
         raise Interrupted(describe("interrupted")) from e
     if state.diverged_epoch is None:
@@ -111,7 +116,7 @@ def run(cfg, data, out=None, *, progress=True, resume=None, source=None):
     else:
         results = describe("diverged")  # the cost is NaN or inf: nothing worth testing
     if out is not None:
-        if saved["epochs"] == 0:
+        if not saved["ours"]:
             open_folder(out)
         write_outputs(out, results, model, data, cfg)
     return results, model

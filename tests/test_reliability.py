@@ -432,6 +432,25 @@ def test_interrupted_run_without_a_folder_raises_with_its_results(pickles, monke
     assert caught.value.results["status"] == "interrupted"
 
 
+@pytest.mark.parametrize("epoch", [1, 3])
+def test_ctrl_c_just_after_a_checkpoint_is_written_keeps_the_folder_consistent(pickles, tmp_path, monkeypatch, epoch):
+    """Ctrl-C between model.pt's rename and the bookkeeping after it (the first save too):
+    results.json must describe the epoch model.pt holds, so that --resume continues from it."""
+    out, save = tmp_path / "run", run_module.save_checkpoint
+
+    def save_then_interrupt(path, model, data, cfg, state):
+        save(path, model, data, cfg, state)
+        if state.epoch == epoch:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(run_module, "save_checkpoint", save_then_interrupt)
+    data = load_data(pickles, device="cpu", verify=False, cache_dir=None)
+    with pytest.raises(Interrupted) as caught:
+        run(TrainConfig(batch_size=10, epochs=5, device="cpu"), data, out, progress=False)
+    results = strict_json(out / "results.json")
+    assert results["status"] == "interrupted" and results["epochs_completed"] == epoch == len(results["history"])
+    assert read_checkpoint(out)[1]["train_state"]["epoch"] == epoch == caught.value.results["epochs_completed"]
+
+
 def test_real_ctrl_c_on_the_command_line(pickles, tmp_path):
     """SIGINT to a running `python -m linclf_torch train`: exit 130, the folder resumable."""
     out = tmp_path / "run"
