@@ -41,15 +41,17 @@ MIXED = [replace(c, decay=["none", "step:2:0.5", "plateau:1:0.5"][i % 3]) for i,
     expand_grid(replace(BASE, epochs=4, shuffle=True, flip=0.5), loss=["ce", "mbce"], eta=[0.05, 0.005], lam=[0.0, 0.1]))]
 
 
-def assert_same_runs(batched, alone, models_b, models_a, rtol):
-    """Accuracies identical, eta identical, losses and weights equal to rounding."""
+def assert_same_runs(batched, alone, models_b, models_a, rtol, acc_tol=0.0):
+    """eta identical, accuracies within acc_tol, losses and weights equal to rtol."""
     for i, (rb, ra) in enumerate(zip(batched, alone)):
         assert [r["epoch"] for r in rb["history"]] == [r["epoch"] for r in ra["history"]], f"config {i}"
         for hb, ha in zip(rb["history"], ra["history"]):
-            assert (hb["eta"], hb["train_acc"], hb["val_acc"]) == (ha["eta"], ha["train_acc"], ha["val_acc"]), f"config {i}"
+            assert hb["eta"] == ha["eta"], f"config {i}"
+            for k in ("train_acc", "val_acc"):
+                assert abs(hb[k] - ha[k]) <= acc_tol, f"config {i} epoch {hb['epoch']} {k}"
             for k in ("train_loss", "train_cost", "val_loss", "val_cost"):
                 assert hb[k] == pytest.approx(ha[k], rel=rtol), f"config {i} epoch {hb['epoch']} {k}"
-        assert rb["final"] == ra["final"] and (rb["status"], rb["diverged_epoch"]) == (ra["status"], ra["diverged_epoch"])
+        assert (rb["status"], rb["diverged_epoch"]) == (ra["status"], ra["diverged_epoch"])
         for name, p in models_b[i].params.items():
             q = models_a[i].params[name]
             assert p.shape == q.shape
@@ -57,14 +59,33 @@ def assert_same_runs(batched, alone, models_b, models_a, rtol):
             assert err <= rtol, f"config {i} {name}: max |Δ| / max |θ| = {err:.2e} > {rtol:.0e}"
 
 
-@pytest.mark.parametrize("dtype,rtol", [("float32", 1e-5), ("float64", 1e-12)])
-def test_batched_grid_equals_each_config_alone(pickles, dtype, rtol):
+def rounding_tolerance(dtype, d):
+    """How far two summation orders of the same math may drift apart in `dtype`.
+
+    The batched grid computes each configuration's products inside one wide product, so
+    BLAS sums the same terms in another order (and differently on Intel and AMD CPUs). A
+    dot product of length d in floating point is within γ_d·|x|ᵀ|y| of the exact value,
+    γ_d = d·u / (1 − d·u), u the unit roundoff (Higham, Accuracy and Stability of Numerical
+    Algorithms, §3.1): the loss values and weights of two orders then agree to about γ_d
+    relative, with d = 3072 the longest sum of the run. float32: 1.8e-4. float64: 3.4e-13,
+    below the 1e-12 the float64 comparisons have always used, which stays their bound.
+    Accuracies may then differ by one image (a near-tie of two scores can break either way)
+    in float32, where γ_d is large enough for that; in float64 they must be equal.
+    """
+    u = torch.finfo(dtype).eps / 2
+    return d * u / (1 - d * u)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batched_grid_equals_each_config_alone(pickles, dtype):
     data = load_data(pickles, flip=True, verify=False, cache_dir=None, dtype=getattr(torch, dtype))
     configs = [replace(c, dtype=dtype) for c in MIXED]
     assert len(group_configs(configs)) == 1
     batched, models_b = run_grid(configs, data, progress=False)
     alone, models_a = run_grid(configs, data, progress=False, batched=False)
-    assert_same_runs(batched, alone, models_b, models_a, rtol)
+    d, n = data.X_train.shape[1], min(len(data.y_train), len(data.y_val))
+    rtol = max(rounding_tolerance(getattr(torch, dtype), d), 1e-12)
+    assert_same_runs(batched, alone, models_b, models_a, rtol, acc_tol=1 / n + 1e-12 if dtype == "float32" else 0.0)
     assert len({r["final"]["val_acc"] for r in batched}) > 3  # the configurations really differ
     assert all("test_acc" not in r["final"] for r in batched)  # nothing is chosen on test
     assert models_b[0].params["W"].shape == (10, 3072)  # per-config views keep the model contract
