@@ -45,7 +45,8 @@ from linclf_torch.experiment import (ACCURACY_HEADERS, accuracy_row, markdown_ta
 from linclf_torch.grid import expand_grid, grid_table, ranking, run_grid
 from linclf_torch.plots import curves_rows, grid_heatmaps
 from linclf_torch.run import run
-from linclf_torch.train import TrainConfig, accuracy
+from linclf_torch.config import TrainConfig
+from linclf_torch.train import accuracy
 
 GRID = {"eta": [0.001, 0.005, 0.01], "lam": [0.0, 0.001, 0.1, 1.0], "batch_size": [50, 100, 200]}
 DECAYS = {"none": "none", "step": "step:10:0.1", "plateau": "plateau:2:0.1"}

@@ -41,7 +41,8 @@ from linclf_torch.experiment import markdown_table, parser, pct, script_main, wr
 from linclf_torch.grid import expand_grid, run_grid
 from linclf_torch.models import build_model
 from linclf_torch.run import env_info
-from linclf_torch.train import TrainConfig, accuracy, train
+from linclf_torch.config import TrainConfig
+from linclf_torch.train import accuracy, train
 
 GRID = {"eta": [0.001, 0.005, 0.01], "lam": [0.0, 0.001, 0.1, 1.0], "batch_size": [50, 100, 200]}
 

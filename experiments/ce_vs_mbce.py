@@ -37,7 +37,7 @@ from linclf_torch.experiment import (ACCURACY_HEADERS, accuracy_row, markdown_ta
                                      split_loader, write_outputs)
 from linclf_torch.plots import curves_rows, probability_histograms, reliability_diagrams
 from linclf_torch.run import run
-from linclf_torch.train import TrainConfig
+from linclf_torch.config import TrainConfig
 
 N_BINS = 15
 

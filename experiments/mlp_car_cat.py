@@ -28,7 +28,8 @@ from linclf_torch.data import prepare, resolve_device, select
 from linclf_torch.experiment import markdown_table, parser, pct, script_main, write_outputs
 from linclf_torch.grid import ranking, run_grid
 from linclf_torch.plots import confusion_figure, histories_figure
-from linclf_torch.train import TrainConfig, confusion_matrix
+from linclf_torch.config import TrainConfig
+from linclf_torch.train import confusion_matrix
 
 CLASSES = ("automobile", "cat")
 SETTINGS = [  # (lr, momentum, weight decay) of the report's models 1-5

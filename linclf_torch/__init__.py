@@ -6,4 +6,5 @@ from .errors import LinclfError
 from .models import LinearClassifier, MLPClassifier, build_model
 from .optim import SGD
 from .run import run
-from .train import TrainConfig, accuracy, train
+from .config import TrainConfig
+from .train import accuracy, train

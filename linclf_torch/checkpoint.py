@@ -13,7 +13,7 @@ from .data import features, select
 from .errors import LinclfError
 from .files import write_atomic
 from .models import build_model
-from .train import TrainConfig
+from .config import TrainConfig
 
 FORMAT = "linclf-checkpoint-1"
 

@@ -18,7 +18,8 @@ from .grid import expand_grid, run_grid, write_grid
 from .resume import resume_config
 from .run import Interrupted, run
 from .threads import add_threads_flag, set_threads
-from .train import TrainConfig, confusion_matrix
+from .config import TrainConfig
+from .train import confusion_matrix
 
 D = TrainConfig()
 DATA_DIR = "data"

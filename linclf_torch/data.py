@@ -18,10 +18,8 @@ from dataclasses import dataclass, replace
 import torch
 
 from .cifar import load_cifar10
+from .config import SPLITS
 from .errors import LinclfError
-
-SPLITS = ("a1", "full", "random")
-NORMALIZE = ("pixel", "channel")
 
 
 @dataclass(frozen=True)

@@ -146,9 +146,6 @@ class MLPClassifier(Classifier):
             self.layers.append((f"W{l}", f"b{l}"))
 
 
-MODELS = ("linear", "mlp")
-
-
 def build_model(cfg, d, K, device):
     """A freshly initialised model for TrainConfig cfg, from a generator seeded with cfg.seed."""
     generator = torch.Generator().manual_seed(cfg.seed)

@@ -8,7 +8,7 @@
 """
 from dataclasses import dataclass
 
-from .errors import LinclfError
+from .config import parse_decay
 
 
 @dataclass
@@ -44,24 +44,10 @@ class PlateauDecay:
         return eta * self.factor
 
 
-def parse_decay(spec):
-    """'none' | 'step:EVERY:FACTOR' | 'plateau[:PATIENCE:FACTOR]' -> a schedule object."""
-    name, *args = spec.split(":")
-    usage = "use none, step:EVERY:FACTOR (e.g. step:10:0.1) or plateau[:PATIENCE:FACTOR] (e.g. plateau:2:0.1)"
-    try:
-        if name == "none" and not args:
-            return Constant()
-        if name == "step" and len(args) == 2:
-            every, factor = int(args[0]), float(args[1])
-            if every >= 1 and 0 < factor <= 1:
-                return StepDecay(every, factor)
-        if name == "plateau" and len(args) in (0, 2):
-            schedule = PlateauDecay(*(int(args[0]), float(args[1])) if args else ())
-            if schedule.patience >= 1 and 0 < schedule.factor <= 1:
-                return schedule
-    except ValueError:
-        pass
-    raise LinclfError(f"bad --decay {spec!r}: {usage}; EVERY, PATIENCE ≥ 1 and 0 < FACTOR ≤ 1")
+def make_schedule(spec):
+    """The schedule object for a --decay spelling (validated by config.parse_decay)."""
+    name, *numbers = parse_decay(spec)
+    return {"none": Constant, "step": StepDecay, "plateau": PlateauDecay}[name](*numbers)
 
 
 class PerConfig:
@@ -69,7 +55,7 @@ class PerConfig:
     its own schedule and validation loss; etas and val_losses are sequences of G numbers."""
 
     def __init__(self, specs):
-        self.schedules = [parse_decay(spec) for spec in specs]
+        self.schedules = [make_schedule(spec) for spec in specs]
 
     def __call__(self, etas, epoch, val_losses):
         return [s(eta, epoch, v) for s, eta, v in zip(self.schedules, etas, val_losses)]

@@ -13,7 +13,7 @@ import torch
 
 from .errors import LinclfError
 from .optim import SGD
-from .schedules import parse_decay
+from .schedules import make_schedule
 
 
 @dataclass
@@ -31,7 +31,7 @@ class TrainState:
         """Epoch 0: a fresh optimizer and schedule, the generator seeded with cfg.seed."""
         optimizer = SGD(model.params, cfg.eta, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
         generator = torch.Generator(device=device).manual_seed(cfg.seed)
-        return cls(optimizer, parse_decay(cfg.decay), generator)
+        return cls(optimizer, make_schedule(cfg.decay), generator)
 
     def state_dict(self):
         """Tensors (on the CPU), lists, strings and numbers only: loadable with weights_only=True."""

@@ -7,71 +7,12 @@ Training stops early when those metrics are NaN or inf: the run has diverged (st
 """
 import math
 import time
-from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
 
-from .data import NORMALIZE, SPLITS
 from .errors import LinclfError
-from .losses import LOSSES
-from .models import MODELS
-from .schedules import parse_decay
 from .state import TrainState
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    model: str = "linear"       # "linear" | "mlp"
-    hidden: tuple = ()          # hidden layer sizes of the MLP
-    loss: str = "ce"            # "ce" (softmax + cross-entropy) | "mbce" (sigmoid + multiple BCE)
-    eta: float = 0.001          # learning rate
-    lam: float = 0.0            # L2 strength λ in J = loss + λ‖W‖²
-    batch_size: int = 100       # images per mini-batch
-    epochs: int = 40            # passes over the training split
-    shuffle: bool = False       # reshuffle every epoch (the reports go in order)
-    flip: float = 0.0           # probability of mirroring each training image, per epoch
-    decay: str = "none"         # learning-rate schedule, see schedules.py
-    momentum: float = 0.0       # SGD momentum μ
-    weight_decay: float = 0.0   # SGD weight decay wd (g += wd·θ), not λ
-    seed: int = 0               # init, shuffle, flip and random-split randomness
-    split: str = "a1"           # "a1" | "full" | "random", see data.py
-    n_val: int = 1000           # validation images of the "full" and "random" splits
-    classes: tuple = ()         # class names to keep, relabelled 0..K−1 in this order; () = all
-    image_size: int = 32        # pixels per side; other sizes are resized (antialiased)
-    normalize: str = "pixel"    # standardize per "pixel" (DD2424) or per "channel" (INF265)
-    device: str = "auto"        # "auto" | "cpu" | "cuda"
-    dtype: str = "float32"      # "float32" | "float64"
-
-    def __post_init__(self):
-        checks = [
-            (self.model in MODELS, f"unknown --model {self.model!r}: choose one of {', '.join(MODELS)}"),
-            (self.loss in LOSSES, f"unknown --loss {self.loss!r}: choose one of {', '.join(LOSSES)}"),
-            (self.split in SPLITS, f"unknown --split {self.split!r}: choose one of {', '.join(SPLITS)}"),
-            (self.device in ("auto", "cpu", "cuda"), f"unknown --device {self.device!r}: use auto, cpu or cuda"),
-            (0 < self.eta < math.inf, f"--eta must be > 0 and finite (got {self.eta})"),
-            (0 <= self.lam < math.inf, f"--lam must be ≥ 0 and finite (got {self.lam})"),
-            (self.batch_size >= 1, f"--batch-size must be ≥ 1 (got {self.batch_size})"),
-            (self.epochs >= 1, f"--epochs must be ≥ 1 (got {self.epochs})"),
-            (0 <= self.flip <= 1, f"--flip is a probability in [0, 1] (got {self.flip})"),
-            (self.momentum >= 0, f"--momentum must be ≥ 0 (got {self.momentum})"),
-            (self.weight_decay >= 0, f"--weight-decay must be ≥ 0 (got {self.weight_decay})"),
-            (self.dtype in ("float32", "float64"), f"--dtype must be float32 or float64 (got {self.dtype})"),
-            (self.model != "mlp" or len(self.hidden) > 0, "--model mlp needs hidden layer sizes, e.g. --hidden 128 32"),
-            (self.model == "mlp" or not self.hidden, "--hidden is for --model mlp; drop it or add --model mlp"),
-            (all(m >= 1 for m in self.hidden), f"--hidden sizes must be ≥ 1 (got {' '.join(map(str, self.hidden))})"),
-            (self.image_size >= 1, f"--image-size must be ≥ 1 (got {self.image_size})"),
-            (self.normalize in NORMALIZE, f"--normalize must be {' or '.join(NORMALIZE)} (got {self.normalize})"),
-            (0 <= self.seed < 2**63, f"--seed must be an integer in [0, 2^63) (got {self.seed})"),
-        ]
-        for ok, message in checks:
-            if not ok:  # NaN fails every comparison, so it lands here too
-                raise LinclfError(message)
-        parse_decay(self.decay)  # fails early on a malformed --decay
-
-    @property
-    def torch_dtype(self):
-        return getattr(torch, self.dtype)
 
 
 def batches(data, cfg, generator):

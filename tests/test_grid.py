@@ -11,7 +11,8 @@ from linclf_torch.data import load_data
 from linclf_torch.grid import expand_grid, grid_table, group_configs, ranking, run_grid, write_grid
 from linclf_torch.models import build_model, stack_models
 from linclf_torch.optim import SGD
-from linclf_torch.train import TrainConfig, accuracy, train_epoch
+from linclf_torch.config import TrainConfig
+from linclf_torch.train import accuracy, train_epoch
 from synthetic import write_pickles
 
 BASE = TrainConfig(epochs=2, batch_size=10, device="cpu")

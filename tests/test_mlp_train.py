@@ -10,7 +10,7 @@ from linclf_torch.cli import main
 from linclf_torch.data import load_data
 from linclf_torch.models import build_model
 from linclf_torch.run import run
-from linclf_torch.train import TrainConfig
+from linclf_torch.config import TrainConfig
 from synthetic import write_pickles
 
 

@@ -10,7 +10,8 @@ from linclf_torch.data import Data
 from linclf_torch.errors import LinclfError
 from linclf_torch.models import build_model
 from linclf_torch.optim import SGD
-from linclf_torch.train import TrainConfig, batches, train
+from linclf_torch.config import TrainConfig
+from linclf_torch.train import batches, train
 
 # (lr, momentum, weight_decay, dampening, nesterov): INF265's five models, then momentum
 # without weight decay (where a buffer that aliases the gradient goes wrong), dampening, nesterov

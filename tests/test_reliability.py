@@ -30,7 +30,7 @@ from linclf_torch.cli import main
 from linclf_torch.data import load_data
 from linclf_torch.files import write_atomic
 from linclf_torch.run import Interrupted, run
-from linclf_torch.train import TrainConfig
+from linclf_torch.config import TrainConfig
 from synthetic import write_image, write_image_folder, write_pickles
 from helpers import Exploit
 
