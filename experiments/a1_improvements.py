@@ -42,7 +42,8 @@ from dataclasses import asdict, replace
 
 from linclf_torch.experiment import (ACCURACY_HEADERS, accuracy_row, markdown_table, parser, pct, script_main,
                                      split_loader, write_outputs)
-from linclf_torch.grid import expand_grid, grid_table, ranking, run_grid
+from linclf_torch.config import expand_grid
+from linclf_torch.grid import grid_table, ranking, run_grid
 from linclf_torch.plots import curves_rows, grid_heatmaps
 from linclf_torch.run import run
 from linclf_torch.config import TrainConfig

@@ -38,7 +38,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from linclf_torch.cifar import CLASSES, Cifar10
 from linclf_torch.data import load_data, prepare, resolve_device
 from linclf_torch.experiment import markdown_table, parser, pct, script_main, write_outputs
-from linclf_torch.grid import expand_grid, run_grid
+from linclf_torch.config import expand_grid
+from linclf_torch.grid import run_grid
 from linclf_torch.models import build_model
 from linclf_torch.run import env_info
 from linclf_torch.config import TrainConfig

@@ -1,10 +1,23 @@
-"""linclf_torch: linear and small MLP classifiers on CIFAR-10, forward and backward by hand."""
-from .checkpoint import load_checkpoint, save_checkpoint
-from .cifar import load_cifar10
-from .data import Data, load_data, prepare
-from .errors import LinclfError
-from .models import LinearClassifier, MLPClassifier, build_model
-from .optim import SGD
-from .run import run
-from .config import TrainConfig
-from .train import accuracy, train
+"""linclf_torch: linear and small MLP classifiers on CIFAR-10, forward and backward by hand.
+
+The names below are imported on first use (PEP 562), so that `import linclf_torch` and the
+`linclf` command's argument parsing do not pay for importing torch.
+"""
+import importlib
+
+__version__ = "0.1.0"
+
+_API = {  # public name -> the module that defines it
+    "TrainConfig": "config", "LinclfError": "errors",
+    "load_cifar10": "cifar", "Data": "data", "load_data": "data", "prepare": "data",
+    "LinearClassifier": "models", "MLPClassifier": "models", "build_model": "models", "SGD": "optim",
+    "train": "train", "accuracy": "train", "run": "run",
+    "load_checkpoint": "checkpoint", "save_checkpoint": "checkpoint",
+}
+__all__ = [*_API, "__version__"]
+
+
+def __getattr__(name):
+    if name not in _API:
+        raise AttributeError(f"module 'linclf_torch' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_API[name]}", __name__), name)

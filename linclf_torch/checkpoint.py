@@ -18,7 +18,9 @@ from .config import TrainConfig
 FORMAT = "linclf-checkpoint-1"
 
 
-def save_checkpoint(path, model, data, cfg, train_state=None):
+def save_checkpoint(path, model, data, cfg, train_state=None, source=None):
+    """model.pt: parameters, preprocessing, config; train_state for --resume; source, the data
+    folder it was trained on ({"data_dir", "verify"}), which `linclf evaluate` uses by default."""
     state = {
         "format": FORMAT,
         "config": asdict(cfg),
@@ -29,6 +31,8 @@ def save_checkpoint(path, model, data, cfg, train_state=None):
     }
     if train_state is not None:
         state["train_state"] = train_state.state_dict()
+    if source is not None:
+        state["data"] = dict(source)
     write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 

@@ -1,25 +1,21 @@
 """The `linclf` command: a thin argparse front end over the library, no logic of its own.
 
-Exit codes: 0 done, 2 a mistake in the command or the files it names (one line on stderr,
-nothing written), 3 training diverged, 130 interrupted (Ctrl-C). README: "When things go wrong".
+It parses and validates the whole command before importing torch (which takes seconds), so
+`--help` and every flag mistake answer at once; each command imports what it needs.
+Exit codes: 0 done, 2 a mistake in the command or the files it names (one line on stderr),
+3 training diverged, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+README: "When things go wrong".
 """
 import argparse
+import signal
 import sys
-import time
-from dataclasses import fields
-from pathlib import Path
+import threading
 
-from .checkpoint import load_checkpoint, prepare_test
-from .cifar import load_cifar10
-from .data import load_data, resolve_device
-from .errors import LinclfError
-from .files import check_out_dir
-from .grid import expand_grid, run_grid, write_grid
-from .resume import resume_config
-from .run import Interrupted, run
-from .threads import add_threads_flag, set_threads
-from .config import TrainConfig
-from .train import confusion_matrix
+from . import __version__
+from .config import DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
+from .errors import LinclfError, Terminated
+from .files import os_error_message
+from .threads import add_threads_flag
 
 D = TrainConfig()
 DATA_DIR = "data"
@@ -32,57 +28,57 @@ class Parser(argparse.ArgumentParser):
         raise LinclfError(f"{message} (see `{self.prog} --help`)")
 
 
-def add_data_flags(p):
-    p.add_argument("--data-dir", help=f"CIFAR-10 folder: official pickles, train/ and test/ image folders, "
-                   f"or empty to download (default: {DATA_DIR}; with --resume, the run's)")
+def add_data_flags(p, command):
+    data_default = {"train": f"{DATA_DIR}; with --resume, the run's", "grid": DATA_DIR,
+                    "evaluate": f"the one the run was trained on, else {DATA_DIR}"}[command]
+    p.add_argument("--data-dir", metavar="PATH", help="CIFAR-10 folder: official pickles, train/ and test/ image "
+                   f"folders, or empty to download (default: {data_default})")
+    p.add_argument("--cache-dir", metavar="PATH", help="where decoded images are cached (default: beside the data "
+                   "when that folder is writable, else ~/.cache/linclf_torch)")
     p.add_argument("--no-verify", action="store_true", help="accept pickles whose checksums differ from the official ones")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help=f"default: {D.device}")
-    add_threads_flag(p)
+    p.add_argument("--device", choices=DEVICES, help=f"default: {D.device}, CUDA when PyTorch sees a GPU")
+    add_threads_flag(p, resume=command == "train")
 
 
-SWEPT = ("loss", "eta", "lam", "batch_size", "epochs", "decay")  # list-valued in `linclf grid`
-
-
-def add_run_flags(p, many):
-    """Training flags; with many=True each hyperparameter takes a list of values (linclf grid).
+def add_run_flags(p, command):
+    """Training flags; for `grid` each hyperparameter in SWEPT takes a list of values.
 
     A flag named after a TrainConfig field is None when not given, so that --resume can tell
     a flag from its default; config_from fills in TrainConfig's defaults.
     """
-    add_data_flags(p)
+    add_data_flags(p, command)
+    many = command == "grid"
 
-    def flag(name, help="", **kw):
+    def flag(name, help="", choices=None, **kw):
         if many and name in SWEPT:
             kw["nargs"] = "+"
+        if choices:  # shown in --help; TrainConfig checks the value and says what is wrong
+            kw["metavar"] = "{" + ",".join(choices) + "}"
         p.add_argument("--" + name.replace("_", "-"), default=None, help=f"{help} (default: {getattr(D, name)})", **kw)
-    flag("split", "a1 (10k/10k/10k), full (50k less --n-val) or random (--n-val drawn at random for validation)")
+    flag("split", "a1 (10k/10k/10k), full (50k less --n-val) or random (--n-val drawn at random for validation)",
+         SPLITS)
     flag("n_val", "validation images of --split full or random", type=int)
     flag("classes", "keep these classes, labelled 0..K−1 in this order", nargs="+")
     flag("image_size", "resize the images to this many pixels per side", type=int)
-    flag("normalize", "standardize per pixel or per channel")
-    flag("model", "the classifier: linear or mlp")
+    flag("normalize", "standardize per pixel or per channel", NORMALIZE)
+    flag("model", "the classifier", MODELS)
     flag("hidden", "hidden layer sizes of the MLP, e.g. 128 32", nargs="+", type=int)
     flag("momentum", "SGD momentum μ", type=float)
     flag("weight_decay", "SGD weight decay: g += wd·θ", type=float)
-    flag("dtype", "float32 or float64")
-    flag("loss", "ce (softmax + cross-entropy) or mbce (sigmoid + multiple BCE)")
+    flag("dtype", "floating-point type of data and parameters", DTYPES)
+    flag("loss", "ce (softmax + cross-entropy) or mbce (sigmoid + multiple BCE)", LOSSES)
     flag("eta", "learning rate", type=float)
     flag("lam", "L2 strength λ in J = loss + λ‖W‖²", type=float)
     flag("batch_size", "images per mini-batch", type=int)
-    flag("epochs", "passes over the training split (with --resume: the new total)", type=int)
+    flag("epochs", "passes over the training split" + (" (with --resume: the new total)" if command == "train" else ""),
+         type=int)
     flag("decay", "none, step:EVERY:FACTOR or plateau[:PATIENCE:FACTOR]")
     flag("flip", "probability of mirroring each training image", type=float)
     flag("shuffle", "reshuffle the training set every epoch", action="store_true")
     flag("seed", "init, shuffle and flip randomness", type=int)
-    p.add_argument("--out", help="output folder (default: a new folder under runs/)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: a new folder under runs/)")
     p.add_argument("--overwrite", action="store_true", help="allow --out to be a folder that already holds files")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def given(args):
-    """The TrainConfig fields given on the command line (for a grid, lists for the swept ones)."""
-    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
-    return {k: tuple(v) if k in ("hidden", "classes") else v for k, v in values.items()}  # TrainConfig's tuples
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
 
 
 def config_from(args):
@@ -92,113 +88,57 @@ def config_from(args):
 
 def parser():
     top = Parser(prog="linclf", description="Linear and MLP classifiers on CIFAR-10 with hand-written backprop.")
-    sub = top.add_subparsers(dest="command", required=True)
+    top.add_argument("--version", action="version", version=f"linclf_torch {__version__}")
+    sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     t = sub.add_parser("train", help="train a classifier and write results, checkpoint and figures")
-    add_run_flags(t, many=False)
+    add_run_flags(t, "train")
     t.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last completed epoch, "
                    "with its own settings (only --epochs may change)")
 
     g = sub.add_parser("grid", help="train every combination of the given values, rank by validation accuracy")
-    add_run_flags(g, many=True)
+    add_run_flags(g, "grid")
     g.add_argument("--top", type=int, default=10, help="rows of the ranking table (default 10)")
 
     e = sub.add_parser("evaluate", help="accuracy and confusion matrix of a checkpoint on the test split")
     e.add_argument("checkpoint", help="model.pt from a run folder, or the folder")
-    add_data_flags(e)
+    add_data_flags(e, "evaluate")
     return top
 
 
-def out_and_data(args, cfg, resumed=None):
-    """Check --out before any work, then load the data onto the device once.
+def validate(args):
+    """Every check that needs neither torch nor files, made before torch is imported.
 
-    resumed: results.json's "data" of the run --resume continues (its data folder), which
-    is also the output folder. Returns (out, data, source), source for results.json.
+    Returns the configurations to train (one for train, every combination for grid; None
+    for evaluate and --resume, whose configuration comes from a checkpoint).
     """
-    device = resolve_device(cfg.device)
-    if resumed is None:
-        out = check_out_dir(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"), args.overwrite)
-        data_dir, verify = args.data_dir or DATA_DIR, not args.no_verify
-    else:
-        out = Path(args.resume)
-        data_dir = args.data_dir or resumed.get("data_dir") or DATA_DIR
-        verify = not args.no_verify and resumed.get("verify", True)
-    data = load_data(data_dir, split=cfg.split, n_val=cfg.n_val, classes=cfg.classes, image_size=cfg.image_size,
-                     normalize=cfg.normalize, seed=cfg.seed, flip=cfg.flip > 0, device=device,
-                     dtype=cfg.torch_dtype, verify=verify, progress=not args.no_progress)
-    return out, data, {"data_dir": str(Path(data_dir).resolve()), "verify": verify}
-
-
-def train_command(args):
-    if args.resume is None:
-        cfg, checkpoint, resumed = config_from(args), None, None
-    elif args.out is not None:
-        raise LinclfError(f"--resume continues in {Path(args.resume)} itself; drop --out "
-                          "(copy the folder first to fork it)")
-    else:
-        cfg, checkpoint, resumed = resume_config(args.resume, given(args))
-    out, data, source = out_and_data(args, cfg, resumed)
-    try:
-        results, _ = run(cfg, data, out, progress=not args.no_progress, resume=checkpoint, source=source)
-    except Interrupted as e:
-        done = e.results["epochs_completed"]
-        print(f"linclf: interrupted during epoch {done + 1} of {cfg.epochs}: " + (
-              f"{out} keeps epoch {done}, marked interrupted; continue with `linclf train --resume {out}`"
-              if done else "no epoch was completed, nothing was written"), file=sys.stderr)
-        return 130
-    if results["status"] == "diverged":
-        done = results["epochs_completed"]
-        print(f"linclf: training diverged: the cost became NaN or inf in epoch {results['diverged_epoch']}; "
-              f"{out}/results.json says so" + (f" and model.pt keeps epoch {done}" if done else "") +
-              "; try a smaller --eta (or --lam)", file=sys.stderr)
-        return 3
-    f = results["final"]
-    print(f"train acc {f['train_acc']:.4f}  val acc {f['val_acc']:.4f}  test acc {f['test_acc']:.4f}  "
-          f"({results['wall_time_s']:.1f} s on {results['env']['device_name']})")
-    print(f"wrote {out}/: {', '.join(sorted(f.name for f in out.iterdir()))}")
-    return 0
-
-
-def grid_command(args):
-    lists = {k: v for k, v in given(args).items() if k in SWEPT}
-    configs = expand_grid(config_from(args), **lists)
-    out, data, _ = out_and_data(args, configs[0])
-    results, models = run_grid(configs, data, progress=not args.no_progress)
-    varied = [k for k, values in lists.items() if len(values) > 1]
-    report = write_grid(out, results, models, data, varied, top=args.top)
-    print(report)
-    print(f"wrote {out}/results.json, report.md" + (", heatmap.png" if (out / "heatmap.png").exists() else ""))
-    return 0
-
-
-def evaluate_command(args):
-    device = resolve_device(args.device or D.device)
-    model, state = load_checkpoint(args.checkpoint, device)
-    X, y = prepare_test(state, load_cifar10(args.data_dir or DATA_DIR, verify=not args.no_verify), device)
-    pred = model.predict(X)
-    K, classes = len(state["classes"]), state["classes"]
-    C = confusion_matrix(y, pred, K).tolist()
-    print(f"test accuracy {(pred == y).double().mean().item():.4f} on {len(y)} images")
-    width = max(len(c) for c in classes)
-    print(" " * width + "  predicted: " + " ".join(f"{c[:5]:>5}" for c in classes))
-    for c, row in zip(classes, C):
-        print(f"{c:>{width}}  {' ' * 11}" + " ".join(f"{v:>5}" for v in row))
-    return 0
+    if args.command == "evaluate":
+        return None
+    if args.command == "train" and args.resume is not None:
+        if args.out is not None:
+            raise LinclfError(f"--resume continues in {args.resume} itself; drop --out (copy the folder first to fork it)")
+        return None
+    if args.command == "grid" and args.top < 1:
+        raise LinclfError(f"--top must be ≥ 1 (got {args.top})")
+    return expand_grid(config_from(args), **{k: v for k, v in given(args).items() if k in SWEPT and isinstance(v, list)})
 
 
 def main(argv=None):
-    commands = {"train": train_command, "grid": grid_command, "evaluate": evaluate_command}
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, Terminated.raise_it) if on_main_thread else None
     try:
         args = parser().parse_args(argv)
-        set_threads(args.threads)
-        return commands[args.command](args)
+        configs = validate(args)
+        from .commands import COMMANDS  # torch and the library, from here on
+        return COMMANDS[args.command](args, configs)
     except LinclfError as e:
         print(f"linclf: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
-    except OSError as e:  # a disk that is full, a folder we may not write: not a bug to trace back
-        where = f" ({e.filename})" if e.filename else ""
-        print(f"linclf: error: {e.strerror or e}{where}; check the path, its permissions and free space",
-              file=sys.stderr)
-    except KeyboardInterrupt:  # outside an epoch loop: run() reports its own
-        print("linclf: interrupted", file=sys.stderr)
-        return 130
+    except OSError as e:  # a folder we may not read or write: an outside fact, not a bug to trace back
+        print(f"linclf: error: {os_error_message(e)}", file=sys.stderr)
+    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM outside an epoch loop (run() reports its own)
+        print(f"linclf: {Terminated.describe(e)}", file=sys.stderr)
+        return Terminated.exit_code(e)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 2

@@ -4,8 +4,9 @@ Imports no torch (the CLI parses and validates a command before the seconds that
 torch takes), so the names of the choices live here too: the modules that implement them
 (nn.losses, nn.models, data.py, schedules) are keyed by these names.
 """
+import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from .errors import LinclfError
 
@@ -15,6 +16,7 @@ SPLITS = ("a1", "full", "random")        # see data.py
 NORMALIZE = ("pixel", "channel")         # standardize per dimension (DD2424) or per colour channel (INF265)
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float64")
+SWEPT = ("loss", "eta", "lam", "batch_size", "epochs", "decay")  # what `linclf grid` takes lists of
 DECAY_USAGE = "none, step:EVERY:FACTOR (e.g. step:10:0.1) or plateau[:PATIENCE:FACTOR] (e.g. plateau:2:0.1)"
 
 
@@ -95,3 +97,18 @@ class TrainConfig:
     def torch_dtype(self):
         import torch  # here, not at the top: the CLI validates configs before importing torch
         return getattr(torch, self.dtype)
+
+
+def expand_grid(base, **lists):
+    """Every combination of the given TrainConfig fields' value lists, the rest from base.
+
+    expand_grid(cfg, eta=[0.001, 0.01], lam=[0, 0.1]) -> 4 configs, eta varying slowest.
+    """
+    names = list(lists)
+    return [replace(base, **dict(zip(names, values))) for values in itertools.product(*lists.values())]
+
+
+def given(args):
+    """The TrainConfig fields set (not None) in an argparse Namespace, as TrainConfig takes them."""
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    return {k: tuple(v) if k in ("hidden", "classes") else v for k, v in values.items()}  # TrainConfig's tuples

@@ -128,7 +128,7 @@ def prepare(raw, *, split="a1", n_val=1000, classes=(), image_size=None, normali
     return data
 
 
-def load_data(data_dir="data", *, verify=True, cache_dir="data/cache", progress=False, **options):
+def load_data(data_dir="data", *, verify=True, download=True, cache_dir="data/cache", progress=False, **options):
     """load_cifar10 + prepare(raw, **options): the one call the CLI and the experiments make."""
-    raw = load_cifar10(data_dir, cache_dir=cache_dir, verify=verify, progress=progress)
+    raw = load_cifar10(data_dir, cache_dir=cache_dir, verify=verify, download=download, progress=progress)
     return prepare(raw, **options)

@@ -2,6 +2,7 @@
 import argparse
 import functools
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -9,17 +10,18 @@ from pathlib import Path
 import torch
 
 from .cifar import load_cifar10
+from .cli import Parser
 from .data import prepare, resolve_device
-from .errors import LinclfError
-from .files import check_out_dir, save_figure, save_json, write_atomic
+from .errors import LinclfError, Terminated
+from .files import check_out_dir, os_error_message, save_figure, save_json, write_atomic
 from .run import env_info
 from .threads import add_threads_flag, set_threads
 
 
 def parser(name, description):
     """The flags every experiment takes; the script adds its own."""
-    p = argparse.ArgumentParser(prog=f"experiments/{name}.py", description=description,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog=f"experiments/{name}.py", description=description,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="data", help="CIFAR-10 folder (see the README's Data section)")
     p.add_argument("--no-verify", action="store_true", help="accept pickles that differ from the official ones")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -38,16 +40,25 @@ def script_main(body, build_parser, argv=None):
     args also carries `command` (the command line, for report.md) and `start` (for the wall time).
     """
     p = build_parser()
-    args = p.parse_args(argv)
-    args.command = shlex.join(["python", p.prog, *(sys.argv[1:] if argv is None else argv)])
-    args.start = time.perf_counter()
+    previous = signal.signal(signal.SIGTERM, Terminated.raise_it)
     try:
+        args = p.parse_args(argv)
+        args.command = shlex.join(["python", p.prog, *(sys.argv[1:] if argv is None else argv)])
+        args.start = time.perf_counter()
         check_out_dir(args.out, args.overwrite)
         set_threads(args.threads)
         body(args)
     except LinclfError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {' '.join(str(e).splitlines())}", file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"error: {os_error_message(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:  # results of finished runs are in memory only: nothing to keep
+        print(f"{p.prog}: {Terminated.describe(getattr(e, 'signal', e))}; no results were written", file=sys.stderr)
+        return Terminated.exit_code(getattr(e, "signal", e))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -1,6 +1,12 @@
-"""Writing results safely: every file appears whole or not at all (temporary file + rename)."""
+"""Writing results safely: every file appears whole or not at all (temporary file + rename).
+
+A write that fails (a full disk, a quota, a folder made read-only meanwhile) leaves the
+previous version of the file in place and says so in a LinclfError naming the file.
+"""
+import errno
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -11,17 +17,52 @@ os.umask(_UMASK)
 
 
 def write_atomic(path, write):
-    """Call write(tmp_path) on a temporary file beside `path`, then rename it over `path`."""
+    """Call write(tmp_path) on a temporary file beside `path`, then rename it over `path`.
+
+    An OSError, or the RuntimeError torch.save raises when its stream writer fails (on a
+    full disk: "[enforce fail at inline_container.cc:...] unexpected pos ..."), becomes a
+    LinclfError naming `path`; the old `path`, if any, is untouched.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
         write(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are ordinary files
         os.replace(tmp, path)
+    except OSError as e:
+        raise LinclfError(write_error(path, e)) from None
+    except RuntimeError as e:
+        if not any(s in str(e) for s in ("inline_container", "PytorchStreamWriter", "file write failed")):
+            raise  # not torch.save's writer failing: a bug to see in full
+        raise LinclfError(write_error(path, e)) from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_error(path, e):
+    """The one line for a failed write of `path`: a full disk said as such, else the reason."""
+    free = None
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        pass
+    full = getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or (
+        not isinstance(e, OSError) and free is not None and free < 64 * 2**20)
+    old = f"; the previous {path.name} is intact" if path.exists() else ""
+    if full:
+        return (f"cannot write {path}: the disk is full{old}; free some space "
+                "and run the command again (a run folder continues with `linclf train --resume`)")
+    reason = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
+    return f"cannot write {path}: {reason}{old}; check the folder's permissions and free space"
+
+
+def os_error_message(e):
+    """One line for an OSError that reached the command line: what failed, on which file."""
+    where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+    return f"{e.strerror or e}{where}; check the path, its permissions and free space"
 
 
 def save_json(path, obj):

@@ -11,15 +11,14 @@ Selection uses validation accuracy only; the test set is for the one configurati
 A configuration whose cost becomes NaN or inf stops there ("status": "diverged", as in
 run.py) while the others go on; it ranks last and the table says so.
 """
-import itertools
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
+from .progress import bar as progress_bar
 from .experiment import markdown_table, pct
 from .files import save_figure, save_json, write_atomic
 from .models import build_model, stack_models, unstack_models
@@ -29,15 +28,6 @@ from .run import env_info
 from .schedules import PerConfig
 from .state import TrainState
 from .train import accuracy, check_data, epoch_metrics, finite, train, train_epoch
-
-
-def expand_grid(base, **lists):
-    """Every combination of the given TrainConfig fields' value lists, the rest from base.
-
-    expand_grid(cfg, eta=[0.001, 0.01], lam=[0, 0.1]) -> 4 configs, eta varying slowest.
-    """
-    names = list(lists)
-    return [replace(base, **dict(zip(names, values))) for values in itertools.product(*lists.values())]
 
 
 # What configurations of one group must share; eta, lam, decay and loss may differ.
@@ -127,13 +117,13 @@ def run_grid(configs, data, *, progress=True, batched=True):
     d, K, device = data.X_train.shape[1], len(data.classes), data.X_train.device
     results, models = [None] * len(configs), [build_model(cfg, d, K, device) for cfg in configs]
     if not batched:
-        for i, cfg in enumerate(tqdm(configs, desc="grid", unit="config", disable=not progress)):
+        for i, cfg in enumerate(progress_bar(configs, desc="grid", unit="config", enabled=progress)):
             start = time.perf_counter()
             state = TrainState.start(models[i], cfg, device)
             history = train(models[i], data, cfg, progress=False, state=state)
             results[i] = grid_result(cfg, history, state.diverged_epoch, time.perf_counter() - start)
         return results, models
-    bar = tqdm(total=sum(cfg.epochs for cfg in configs), desc="grid", unit="config·epoch", disable=not progress)
+    bar = progress_bar(total=sum(cfg.epochs for cfg in configs), desc="grid", unit="config·epoch", enabled=progress)
     for group in group_configs(configs):
         start = time.perf_counter()
         histories, diverged = train_group([models[i] for i in group], data, [configs[i] for i in group], bar=bar)

@@ -3,9 +3,17 @@ from matplotlib.figure import Figure
 
 
 def curves_figure(history, title=""):
-    """Loss and cost per epoch, training vs validation, side by side."""
-    fig = Figure(figsize=(10, 4), layout="constrained")
-    _curves(fig.subplots(1, 2), history, title)
+    """Loss per epoch, training vs validation; beside it the cost, when it differs (λ > 0)."""
+    keys = ("loss", "cost") if any(r["train_cost"] != r["train_loss"] for r in history) else ("loss",)
+    fig = Figure(figsize=(5 * len(keys), 4), layout="constrained")
+    _curves(fig.subplots(1, len(keys), squeeze=False)[0], history, title, keys)
+    return fig
+
+
+def accuracy_figure(history, title=""):
+    """Accuracy per epoch, training vs validation."""
+    fig = Figure(figsize=(5, 4), layout="constrained")
+    _curves([fig.subplots()], history, title, ("acc",), ylabel="accuracy")
     return fig
 
 
@@ -17,12 +25,12 @@ def curves_rows(histories):
     return fig
 
 
-def _curves(axes, history, title):
+def _curves(axes, history, title, keys=("loss", "cost"), ylabel=None):
     epochs = [r["epoch"] for r in history]
-    for ax, key in zip(axes, ("loss", "cost")):
+    for ax, key in zip(axes, keys):
         ax.plot(epochs, [r[f"train_{key}"] for r in history], label="training")
         ax.plot(epochs, [r[f"val_{key}"] for r in history], label="validation")
-        ax.set(xlabel="epoch", ylabel=key, title=f"{title} {key}".strip())
+        ax.set(xlabel="epoch", ylabel=ylabel or key, title=f"{title} {ylabel or key}".strip())
         ax.grid(alpha=0.3)
         ax.legend()
 

@@ -23,6 +23,9 @@ def resume_config(folder, flags):
     folder = Path(folder)
     if not folder.is_dir():
         raise LinclfError(f"--resume {folder} is not a folder; pass the --out folder of an earlier `linclf train`")
+    if not (folder / "model.pt").exists() and not any(folder.iterdir()):
+        raise LinclfError(f"{folder} holds no completed epoch yet (a run stopped during its first epoch leaves its "
+                          f"folder empty): start it again with `linclf train --out {folder}` and its flags")
     cfg, checkpoint = read_checkpoint(folder / "model.pt")
     done = saved_epochs(checkpoint)
     try:
@@ -42,7 +45,7 @@ def resume_config(folder, flags):
     if epochs <= done:
         raise LinclfError(f"{folder} has already completed {done} epochs; pass --epochs N with N > {done} "
                           "to train further")
-    data = results.get("data")
+    data = checkpoint.get("data") or results.get("data")
     return (replace(cfg, epochs=epochs, device=flags.get("device", cfg.device)), checkpoint,
             data if isinstance(data, dict) else {})
 
@@ -66,3 +69,30 @@ def restore(model, state, checkpoint, data):
     saved_epochs(checkpoint)
     load_params(model, checkpoint)
     state.load_state_dict(checkpoint["train_state"], checkpoint["path"])
+
+
+def resume_threads(checkpoint, flag):
+    """The CPU thread count to continue with: the run's own, since another count sums floats in
+    another order and the continued run would not be bit for bit the one never stopped.
+
+    flag: --threads as given (None or "auto": the run's). A different number is refused.
+    """
+    recorded = checkpoint["train_state"].get("threads")
+    if type(recorded) is not int:  # a checkpoint from before threads were recorded
+        return flag
+    if flag not in (None, "auto", recorded):
+        raise LinclfError(f"--threads {flag} conflicts with the run's {recorded}: the thread count changes float "
+                          "summation order, so --resume keeps it to continue bit for bit; drop --threads")
+    return recorded
+
+
+def recorded_data(checkpoint_path):
+    """The "data" entry (data folder, verify) of the results.json beside a checkpoint, or None."""
+    path = Path(checkpoint_path)
+    folder = path if path.is_dir() else path.parent
+    try:
+        results = json.loads((folder / "results.json").read_text())
+    except (OSError, ValueError):
+        return None
+    data = results.get("data") if isinstance(results, dict) else None
+    return data if isinstance(data, dict) else None

@@ -44,6 +44,7 @@ class TrainState:
             "schedule": dataclasses.asdict(self.schedule),
             "generator": self.generator.get_state(),
             "device_type": self.generator.device.type,
+            "threads": torch.get_num_threads(),  # CPU summation order: --resume keeps it
         }
 
     def load_state_dict(self, state, where):

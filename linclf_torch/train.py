@@ -9,8 +9,8 @@ import math
 import time
 
 import torch
-from tqdm.auto import tqdm
 
+from .progress import bar as progress_bar
 from .errors import LinclfError
 from .state import TrainState
 
@@ -76,8 +76,8 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None):
     check_data(data, cfg)
     if state is None:
         state = TrainState.start(model, cfg, data.X_train.device)
-    bar = tqdm(range(state.epoch + 1, cfg.epochs + 1), desc="train", unit="epoch", disable=not progress,
-               initial=state.epoch, total=cfg.epochs)
+    bar = progress_bar(range(state.epoch + 1, cfg.epochs + 1), desc="train", unit="epoch", enabled=progress,
+                       initial=state.epoch, total=cfg.epochs)
     for epoch in bar:
         start = time.perf_counter()
         train_epoch(model, state.optimizer, data, cfg, state.generator)

@@ -116,9 +116,11 @@ def test_threads_is_applied_and_recorded(pickles, tmp_path, other_threads):
     assert json.loads((tmp_path / "run" / "results.json").read_text())["env"]["threads"] == other_threads
 
 
-@pytest.mark.parametrize("argv", [["grid", "--eta", "0"], ["evaluate", "missing/model.pt"]])
-def test_threads_is_applied_before_grid_and_evaluate_start(other_threads, argv, capsys):
-    assert main([*argv, "--threads", str(other_threads)]) == 2  # the command itself fails: --eta 0, no checkpoint
+@pytest.mark.parametrize("command", ["grid", "evaluate"])
+def test_threads_is_applied_before_grid_and_evaluate_start(pickles, tmp_path, other_threads, command, capsys):
+    argv = {"grid": ["grid", "--data-dir", str(pickles), "--no-verify", "--batch-size", "1000", "--out", str(tmp_path)],
+            "evaluate": ["evaluate", "missing/model.pt"]}[command]
+    assert main([*argv, "--threads", str(other_threads)]) == 2  # the command fails: batch too large, no checkpoint
     assert torch.get_num_threads() == other_threads
     assert "--threads" not in capsys.readouterr().err
 

@@ -8,7 +8,8 @@ import torch
 
 from linclf_torch.cli import main
 from linclf_torch.data import load_data
-from linclf_torch.grid import expand_grid, grid_table, group_configs, ranking, run_grid, write_grid
+from linclf_torch.config import expand_grid
+from linclf_torch.grid import grid_table, group_configs, ranking, run_grid, write_grid
 from linclf_torch.models import build_model, stack_models
 from linclf_torch.optim import SGD
 from linclf_torch.config import TrainConfig

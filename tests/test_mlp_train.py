@@ -44,7 +44,7 @@ def test_train_and_evaluate_an_mlp_on_two_resized_classes(pickles, tmp_path, cap
     cfg = results["config"]
     assert (cfg["model"], cfg["hidden"], cfg["momentum"], cfg["weight_decay"]) == ("mlp", [8, 4], 0.85, 0.01)
     assert (cfg["classes"], cfg["image_size"], cfg["dtype"]) == (["automobile", "cat"], 16, "float64")
-    assert sorted(f.name for f in out.iterdir()) == ["curves.png", "model.pt", "results.json"]  # no weights.png
+    assert sorted(f.name for f in out.iterdir()) == ["accuracy.png", "curves.png", "model.pt", "results.json"]  # no weights.png
     capsys.readouterr()
 
     assert main(["evaluate", str(out / "model.pt"), "--data-dir", str(pickles), "--no-verify", "--device", "cpu"]) == 0

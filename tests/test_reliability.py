@@ -36,14 +36,14 @@ from helpers import Exploit
 
 CUDA = torch.cuda.is_available()
 # the modules, not the package's functions of the same names
-train_module, run_module = (importlib.import_module(f"linclf_torch.{m}") for m in ("train", "run"))
+train_module, runfolder = (importlib.import_module(f"linclf_torch.{m}") for m in ("train", "runfolder"))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def no_figure_drawing():
     """Figures are not what these tests check, and drawing them is most of a tiny run's time."""
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(run_module, "save_figure", lambda path, fig, dpi=150: Path(path).write_bytes(b"figure"))
+        m.setattr(runfolder, "save_figure", lambda path, fig, dpi=150: Path(path).write_bytes(b"figure"))
         yield
 
 
@@ -248,8 +248,10 @@ CASES = [
      r"model\.pt is a damaged linclf checkpoint"),
     # --resume
     case("resume-missing", lambda b: ["train", "--resume", str(b.root / "nope")], r"--resume .*nope is not a folder"),
-    case("resume-not-a-run", lambda b: (b.root / "empty").mkdir() or ["train", "--resume", str(b.root / "empty")],
-     r"checkpoint .*empty/model\.pt does not exist"),
+    case("resume-empty-folder", lambda b: (b.root / "empty").mkdir() or ["train", "--resume", str(b.root / "empty")],
+     r"empty holds no completed epoch yet .*start it again with `linclf train --out .*empty`"),
+    case("resume-not-a-run", lambda b: resume_case(b, edit=lambda f: (f / "model.pt").unlink()),
+     r"checkpoint .*run/model\.pt does not exist"),
     case("resume-truncated", lambda b: resume_case(b, edit=lambda f: truncate(f / "model.pt")),
      r"model\.pt is not a readable linclf checkpoint"),
     case("resume-no-training-state", lambda b: resume_case(b, "--epochs", "3", edit=lambda f: torch.save(
@@ -436,13 +438,13 @@ def test_interrupted_run_without_a_folder_raises_with_its_results(pickles, monke
 def test_ctrl_c_just_after_a_checkpoint_is_written_keeps_the_folder_consistent(pickles, tmp_path, monkeypatch, epoch):
     """Ctrl-C between model.pt's rename and the bookkeeping after it (the first save too):
     results.json must describe the epoch model.pt holds, so that --resume continues from it."""
-    out, save = tmp_path / "run", run_module.save_checkpoint
+    out, save = tmp_path / "run", runfolder.save_checkpoint
 
-    def save_then_interrupt(path, model, data, cfg, state):
-        save(path, model, data, cfg, state)
+    def save_then_interrupt(path, model, data, cfg, state, source):
+        save(path, model, data, cfg, state, source)
         if state.epoch == epoch:
             raise KeyboardInterrupt
-    monkeypatch.setattr(run_module, "save_checkpoint", save_then_interrupt)
+    monkeypatch.setattr(runfolder, "save_checkpoint", save_then_interrupt)
     data = load_data(pickles, device="cpu", verify=False, cache_dir=None)
     with pytest.raises(Interrupted) as caught:
         run(TrainConfig(batch_size=10, epochs=5, device="cpu"), data, out, progress=False)
@@ -487,7 +489,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path, failure):
     def write(tmp):
         Path(tmp).write_text("half of the ne")
         raise failure
-    with pytest.raises(type(failure)):
+    with pytest.raises(linclf_torch.LinclfError if isinstance(failure, OSError) else KeyboardInterrupt):
         write_atomic(path, write)
     assert path.read_text() == "the previous epoch"
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
