@@ -7,9 +7,8 @@ Exit codes: 0 done, 2 a mistake in the command or the files it names (one line o
 README: "When things go wrong".
 """
 import argparse
-import signal
+import os
 import sys
-import threading
 
 from . import __version__
 from .config import DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
@@ -124,21 +123,23 @@ def validate(args):
 
 
 def main(argv=None):
-    on_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, Terminated.raise_it) if on_main_thread else None
+    """Run one `linclf` command; returns its exit code (see the module docstring)."""
+    previous = Terminated.handle()
     try:
         args = parser().parse_args(argv)
         configs = validate(args)
-        from .commands import COMMANDS  # torch and the library, from here on
-        return COMMANDS[args.command](args, configs)
+        from .commands import run_command  # torch and the library, from here on
+        return run_command(args, configs)
     except LinclfError as e:
         print(f"linclf: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
+    except BrokenPipeError:  # `linclf ... | head`: the reader left; say nothing more
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python flushes stdout at exit)
+        return 128 + 13  # SIGPIPE
     except OSError as e:  # a folder we may not read or write: an outside fact, not a bug to trace back
         print(f"linclf: error: {os_error_message(e)}", file=sys.stderr)
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM outside an epoch loop (run() reports its own)
         print(f"linclf: {Terminated.describe(e)}", file=sys.stderr)
         return Terminated.exit_code(e)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        Terminated.restore(previous)
     return 2

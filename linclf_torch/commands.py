@@ -50,14 +50,16 @@ def load(args, cfg, recorded=None):
 
 def train_command(args, configs):
     if args.resume is None:
-        cfg, checkpoint, recorded = configs[0], None, None
-        set_threads(args.threads)
         folder = RunFolder(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"), overwrite=args.overwrite)
     else:
-        cfg, checkpoint, recorded = resume_config(args.resume, given(args))
-        set_threads(resume_threads(checkpoint, args.threads))
         folder = RunFolder(args.resume, resuming=True)
     with folder:  # created and locked before the data loads; removed again if nothing is written
+        if args.resume is None:
+            cfg, checkpoint, recorded = configs[0], None, None
+            set_threads(args.threads)
+        else:
+            cfg, checkpoint, recorded = resume_config(folder.path, given(args))
+            set_threads(resume_threads(checkpoint, args.threads))
         data, source = load(args, cfg, recorded)
         try:
             results, _ = run(cfg, data, folder, progress=not args.no_progress, resume=checkpoint, source=source)
@@ -116,3 +118,15 @@ def evaluate_command(args, configs):
 
 
 COMMANDS = {"train": train_command, "grid": grid_command, "evaluate": evaluate_command}
+
+
+def run_command(args, configs):
+    """COMMANDS[args.command], with running out of memory said in one line."""
+    try:
+        return COMMANDS[args.command](args, configs)
+    except (MemoryError, RuntimeError) as e:  # torch: "CUDA out of memory", "can't allocate memory"
+        if not isinstance(e, MemoryError) and "out of memory" not in str(e) and "allocate memory" not in str(e):
+            raise
+        where = "GPU" if "CUDA" in str(e) else "CPU"
+        raise LinclfError(f"out of {where} memory: try a smaller --batch-size or --split, "
+                          f"{'--device cpu, ' if where == 'GPU' else ''}or a machine with more memory") from None

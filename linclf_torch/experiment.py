@@ -2,7 +2,6 @@
 import argparse
 import functools
 import shlex
-import signal
 import sys
 import time
 from pathlib import Path
@@ -40,7 +39,7 @@ def script_main(body, build_parser, argv=None):
     args also carries `command` (the command line, for report.md) and `start` (for the wall time).
     """
     p = build_parser()
-    previous = signal.signal(signal.SIGTERM, Terminated.raise_it)
+    previous = Terminated.handle()
     try:
         args = p.parse_args(argv)
         args.command = shlex.join(["python", p.prog, *(sys.argv[1:] if argv is None else argv)])
@@ -58,7 +57,7 @@ def script_main(body, build_parser, argv=None):
         print(f"{p.prog}: {Terminated.describe(getattr(e, 'signal', e))}; no results were written", file=sys.stderr)
         return Terminated.exit_code(getattr(e, "signal", e))
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        Terminated.restore(previous)
     return 0
 
 

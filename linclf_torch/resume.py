@@ -21,8 +21,6 @@ def resume_config(folder, flags):
     differ from the run's. data is results.json's "data" ({} when unknown).
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise LinclfError(f"--resume {folder} is not a folder; pass the --out folder of an earlier `linclf train`")
     if not (folder / "model.pt").exists() and not any(folder.iterdir()):
         raise LinclfError(f"{folder} holds no completed epoch yet (a run stopped during its first epoch leaves its "
                           f"folder empty): start it again with `linclf train --out {folder}` and its flags")

@@ -33,6 +33,8 @@ class RunFolder:
         self._lock = None        # the locked file descriptor of the folder
 
     def open(self):
+        if self.resuming and not self.path.is_dir():
+            raise LinclfError(f"--resume {self.path} is not a folder; pass the --out folder of an earlier `linclf train`")
         if not self.resuming:
             check_out_dir(self.path, self.overwrite)
         missing = [p for p in (self.path, *self.path.parents) if not p.exists()]
