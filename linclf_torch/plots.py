@@ -71,10 +71,10 @@ def _template(ax, w, image_shape, title, fontsize=None):
 
 
 def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
-    """Validation accuracy over (rows × cols), one panel per value of facet.
+    """Validation accuracy (%) over (rows × cols), one panel per value of facet.
 
     Where other hyperparameters vary too, a cell shows the best over them; a cell whose
-    runs all diverged reads "div".
+    runs all diverged reads "div". Cells and colour bar are in the same unit, percent.
     """
     value = lambda r, k: r["config"][k]
     facets = sorted({value(r, facet) for r in results})
@@ -82,7 +82,7 @@ def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
     col_vals = sorted({value(r, cols) for r in results})
     diverged = {(value(r, facet), value(r, rows), value(r, cols)) for r in results if r["status"] == "diverged"}
     results = [r for r in results if r["status"] != "diverged"]
-    accs = [r["final"]["val_acc"] for r in results] or [0.0]
+    accs = [100 * r["final"]["val_acc"] for r in results] or [0.0]
     lo, hi = min(accs), max(accs)  # one colour scale for every panel
     fig = Figure(figsize=(4.2 * len(facets), 3.6), layout="constrained")
     axes = fig.subplots(1, len(facets), squeeze=False)[0]
@@ -91,19 +91,19 @@ def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
         for r in results:
             if value(r, facet) == f:
                 i, j = row_vals.index(value(r, rows)), col_vals.index(value(r, cols))
-                acc = r["final"]["val_acc"]
+                acc = 100 * r["final"]["val_acc"]
                 grid[i][j] = acc if grid[i][j] != grid[i][j] else max(grid[i][j], acc)  # nan != nan
         image = ax.imshow(grid, cmap="viridis", aspect="auto", vmin=lo, vmax=hi)
         for i in range(len(row_vals)):
             for j in range(len(col_vals)):
                 dark = grid[i][j] < (lo + hi) / 2  # viridis is dark at the low end
-                label = f"{100 * grid[i][j]:.1f}" if grid[i][j] == grid[i][j] else (
+                label = f"{grid[i][j]:.1f}" if grid[i][j] == grid[i][j] else (
                     "div" if (f, row_vals[i], col_vals[j]) in diverged else "")
                 ax.text(j, i, label, ha="center", va="center", fontsize=9,
                         color="w" if dark else "k")
         ax.set(xticks=range(len(col_vals)), xticklabels=col_vals, yticks=range(len(row_vals)),
                yticklabels=row_vals, xlabel=cols, ylabel=rows, title=f"{facet} = {f}")
-        fig.colorbar(image, ax=ax, label="validation accuracy")
+        fig.colorbar(image, ax=ax, label="validation accuracy (%)")
     return fig
 
 
@@ -168,5 +168,5 @@ def reliability_diagrams(panels):
         ax.plot([0, 1], [0, 1], "k--", linewidth=1)
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
                title=f"{title}: ECE {100 * s['ece']:.2f}%")
-        ax.legend(loc="upper left")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2)  # below: never on a bar
     return fig
