@@ -11,7 +11,6 @@ from .cifar import load_cifar10
 from .config import SWEPT, given
 from .data import load_data, resolve_device
 from .errors import LinclfError, Terminated
-from .grid import run_grid, write_grid
 from .resume import recorded_data, resume_config, resume_threads
 from .run import Interrupted, run
 from .runfolder import RunFolder
@@ -85,6 +84,7 @@ def train_command(args, configs):
 
 
 def grid_command(args, configs):
+    from .grid import run_grid, write_grid  # and the figures' matplotlib: only this command needs them
     set_threads(args.threads)
     out = Path(args.out or Path("runs") / time.strftime("grid-%Y%m%d-%H%M%S"))
     with RunFolder(out, overwrite=args.overwrite):
