@@ -27,7 +27,7 @@ from .plots import grid_heatmaps
 from .run import env_info
 from .schedules import PerConfig
 from .state import TrainState
-from .train import accuracy, check_data, epoch_metrics, finite, train, train_epoch
+from .train import accuracy, check_data, epoch_metrics, epoch_runner, finite, train
 
 
 # What configurations of one group must share; eta, lam, decay and loss may differ.
@@ -73,9 +73,10 @@ def train_group(models, data, cfgs, *, bar=None):
     optimizer = SGD(model.params, lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     schedules = PerConfig([c.decay for c in cfgs])
     generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
+    run_epoch = epoch_runner(model, optimizer, data, cfg)  # a CUDA graph on CUDA: lr is updated in place
     histories, diverged, live = [[] for _ in cfgs], [None] * len(cfgs), set(range(len(cfgs)))
     for epoch in range(1, cfg.epochs + 1):
-        train_epoch(model, optimizer, data, cfg, generator)
+        run_epoch(generator)
         metrics = epoch_metrics(model, data)  # each value: a list of G numbers
         for g in sorted(live):
             record = {"epoch": epoch, "eta": etas[g], **{k: v[g] for k, v in metrics.items()}}

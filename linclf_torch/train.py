@@ -3,8 +3,10 @@
 One code path for CPU and CUDA: the data already lives on the device, batches are views or
 on-device gathers, the shuffle permutation and the flip mask are drawn on the device from a
 seeded generator, and the epoch's metrics are read back to the host once per epoch.
+On CUDA the epoch's steps run as a CUDA graph by default (epoch_runner, graphs.py).
 Training stops early when those metrics are NaN or inf: the run has diverged (state.py).
 """
+import functools
 import math
 import time
 
@@ -15,11 +17,18 @@ from .errors import LinclfError
 from .state import TrainState
 
 
-def batches(data, cfg, generator):
-    """Yield the epoch's (X, y) mini-batches, in order or shuffled, flipped per image."""
-    X, y, n = data.X_train, data.y_train, len(data.y_train)
+def draw_epoch(data, cfg, generator):
+    """The epoch's random draws, made on the device: the shuffle order (n,) and the flip mask
+    (n,), each None when that option is off."""
+    X, n = data.X_train, len(data.y_train)
     order = torch.randperm(n, generator=generator, device=X.device) if cfg.shuffle else None
     flip = torch.rand(n, generator=generator, device=X.device) < cfg.flip if cfg.flip else None
+    return order, flip
+
+
+def batches(data, cfg, order=None, flip=None):
+    """Yield the epoch's (X, y) mini-batches, in order or in `order`, image i mirrored where flip[i]."""
+    X, y, n = data.X_train, data.y_train, len(data.y_train)
     for i in range(0, n, cfg.batch_size):
         rows = slice(i, i + cfg.batch_size) if order is None else order[i:i + cfg.batch_size]
         Xb = X[rows]                                                     # (B, d)
@@ -33,8 +42,22 @@ def train_epoch(model, optimizer, data, cfg, generator):
 
     The same code trains one model or G stacked ones (models.stack_models, grid.py).
     """
-    for Xb, yb in batches(data, cfg, generator):
+    for Xb, yb in batches(data, cfg, *draw_epoch(data, cfg, generator)):
         optimizer.step(model.gradients(Xb, yb))
+
+
+def epoch_runner(model, optimizer, data, cfg, graphs=None):
+    """run_epoch(generator), which trains one epoch: train_epoch, or with graphs the same epoch
+    replayed as a CUDA graph (graphs.py: the same numbers without a kernel launch per operation).
+
+    graphs=None (the default) uses them on CUDA, where launches bound a small model's step.
+    """
+    if graphs is None:
+        graphs = data.X_train.device.type == "cuda"
+    if not graphs:
+        return functools.partial(train_epoch, model, optimizer, data, cfg)
+    from .graphs import GraphedEpoch  # here: graphs.py builds on this module's batches
+    return GraphedEpoch(model, optimizer, data, cfg)
 
 
 def epoch_metrics(model, data):
@@ -63,7 +86,7 @@ def check_data(data, cfg):
 
 
 @torch.no_grad()
-def train(model, data, cfg, *, progress=True, on_epoch=None, state=None):
+def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=None):
     """Train `model` in place on data.X_train; return the history, one dict per epoch.
 
     Each record: epoch, eta (in effect during that epoch) and epoch_metrics' six numbers.
@@ -72,15 +95,17 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None):
     0); it is updated in place. When an epoch's metrics are NaN or inf, training stops:
     state.diverged_epoch is that epoch, its record is not in the history, and the model
     holds that epoch's parameters (run.py keeps the last finite epoch's checkpoint on disk).
+    graphs: replay each epoch as a CUDA graph (epoch_runner; default: on CUDA).
     """
     check_data(data, cfg)
     if state is None:
         state = TrainState.start(model, cfg, data.X_train.device)
+    run_epoch = epoch_runner(model, state.optimizer, data, cfg, graphs)
     bar = progress_bar(range(state.epoch + 1, cfg.epochs + 1), desc="train", unit="epoch", enabled=progress,
                        initial=state.epoch, total=cfg.epochs)
     for epoch in bar:
         start = time.perf_counter()
-        train_epoch(model, state.optimizer, data, cfg, state.generator)
+        run_epoch(state.generator)
         record = {"epoch": epoch, "eta": state.optimizer.lr, **epoch_metrics(model, data)}
         if not finite(record):  # already on the host: no extra sync
             state.diverged_epoch = epoch

@@ -90,7 +90,7 @@ def test_importing_the_package_does_not_import_torchvision():
     assert done.stdout == "False\n"
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+@pytest.mark.cuda
 def test_train_on_cuda(pickles, tmp_path):
     assert main(["train", "--data-dir", str(pickles), "--no-verify", "--out", str(tmp_path / "r"), "--epochs", "2",
                  "--no-progress", "--device", "cuda"]) == 0

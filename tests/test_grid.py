@@ -139,7 +139,7 @@ def test_batched_training_reads_nothing_back_inside_an_epoch(pickles, monkeypatc
     assert not torch.equal(model.params["W"][0], models[0].params["W"])  # it trained
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+@pytest.mark.cuda
 def test_batched_grid_on_cuda_equals_each_config_alone_and_never_syncs(pickles):
     data = load_data(pickles, flip=True, device="cuda", verify=False, cache_dir=None, dtype=torch.float64)
     configs = [replace(c, device="cuda", dtype="float64") for c in MIXED]

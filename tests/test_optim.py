@@ -11,7 +11,7 @@ from linclf_torch.errors import LinclfError
 from linclf_torch.models import build_model
 from linclf_torch.optim import SGD
 from linclf_torch.config import TrainConfig
-from linclf_torch.train import batches, train
+from linclf_torch.train import batches, draw_epoch, train
 
 # (lr, momentum, weight_decay, dampening, nesterov): INF265's five models, then momentum
 # without weight decay (where a buffer that aliases the gradient goes wrong), dampening, nesterov
@@ -70,7 +70,7 @@ def test_manual_sgd_matches_torch_optim_sgd_after_every_step(lr, momentum, weigh
     step = 0
     for epoch in range(cfg.epochs):
         generator = torch.Generator().manual_seed(epoch)
-        for Xb, yb in batches(data, cfg, generator):
+        for Xb, yb in batches(data, cfg, *draw_epoch(data, cfg, generator)):
             _, grads = model.loss(Xb, yb)
             mine.step(grads)
             for g in grads.values():
@@ -98,7 +98,7 @@ def test_trainer_steps_exactly_like_the_manual_loop(gen):
     optimizer = SGD(model.params, cfg.eta, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     generator = torch.Generator().manual_seed(cfg.seed)
     for _ in range(cfg.epochs):
-        for Xb, yb in batches(data, cfg, generator):
+        for Xb, yb in batches(data, cfg, *draw_epoch(data, cfg, generator)):
             optimizer.step(model.loss(Xb, yb)[1])
     for name, p in model.params.items():
         assert torch.equal(trained.params[name], p), name

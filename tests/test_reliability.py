@@ -497,7 +497,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path, failure):
 
 # ------------------------------------------------------------------------------- devices
 
-@pytest.mark.skipif(not CUDA, reason="no CUDA GPU")
+@pytest.mark.cuda
 def test_cpu_and_cuda_runs_agree(tmp_path):
     pickles = write_pickles(tmp_path, n_per_batch=1000)
     cfg = TrainConfig(eta=0.001, batch_size=100, epochs=5, shuffle=True, device="cpu")

@@ -12,7 +12,7 @@ from linclf_torch.config import parse_decay
 from linclf_torch.schedules import PlateauDecay, StepDecay
 from linclf_torch.errors import LinclfError
 from linclf_torch.config import TrainConfig
-from linclf_torch.train import batches, train
+from linclf_torch.train import batches, draw_epoch, train
 from synthetic import write_pickles
 
 
@@ -74,7 +74,7 @@ def test_same_seed_same_history_other_seed_differs(pickles):
 def test_flip_is_drawn_per_image_not_per_batch(pickles):
     data = tiny(pickles, "cpu")
     cfg = replace(CFG, flip=0.5, batch_size=50)
-    Xb, _ = next(batches(data, cfg, torch.Generator().manual_seed(0)))
+    Xb, _ = next(batches(data, cfg, *draw_epoch(data, cfg, torch.Generator().manual_seed(0))))
     flipped = (Xb == data.X_train_flipped[:50]).all(1)
     kept = (Xb == data.X_train[:50]).all(1)
     assert (flipped | kept).all()
@@ -84,7 +84,8 @@ def test_flip_is_drawn_per_image_not_per_batch(pickles):
 def test_batches_cover_the_training_set_once_in_order_or_shuffled(pickles):
     data = tiny(pickles, "cpu")
     for shuffle in (False, True):
-        ys = torch.cat([yb for _, yb in batches(data, replace(CFG, shuffle=shuffle, batch_size=7), torch.Generator())])
+        cfg = replace(CFG, shuffle=shuffle, batch_size=7)
+        ys = torch.cat([yb for _, yb in batches(data, cfg, *draw_epoch(data, cfg, torch.Generator()))])
         assert sorted(ys.tolist()) == sorted(data.y_train.tolist())
         assert torch.equal(ys, data.y_train) != shuffle
 
