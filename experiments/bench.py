@@ -2,7 +2,8 @@
 
 Question: on the same data, configuration (DD2424's baseline: split a1, 10,000 training
 images, eta 0.001, batch 100, 40 epochs) and device, how long does training take with
-  (a) linclf's trainer (linclf_torch.train: forward and backward by hand, no autograd);
+  (a) linclf's trainer (linclf_torch.train: forward and backward by hand, no autograd; on
+      CUDA each epoch a CUDA graph replay, graphs.py);
   (b) the idiomatic PyTorch loop: nn.Linear, F.cross_entropy plus the L2 term,
       torch.optim.SGD, autograd, mini-batches sliced from the data tensors;
   (c) the same loop fed by DataLoader(TensorDataset(X, y), batch_size=100);
@@ -81,10 +82,11 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def linclf_run(cfg, data):
-    """(a): linclf's trainer, as `linclf train` runs it; returns the final val and test accuracy."""
+def linclf_run(cfg, data, graphs=None):
+    """(a): linclf's trainer, as `linclf train` runs it (graphs: train's, default CUDA graphs on
+    CUDA); returns the final val and test accuracy."""
     model = build_model(cfg, data.X_train.shape[1], len(data.classes), data.X_train.device)
-    history = train(model, data, cfg, progress=False)
+    history = train(model, data, cfg, progress=False, graphs=graphs)
     return history[-1]["val_acc"], accuracy(model, data.X_test, data.y_test)
 
 

@@ -1,0 +1,412 @@
+"""GPU check (issue 14): does linclf's CUDA path pass its tests, agree with the CPU, and run fast?
+
+One command for a session that has a GPU, prepared and tested on the CPU before it:
+
+    PYTHONPATH=. python experiments/gpu_check.py --out $OUT/gpu         # CUDA: at most ~7 min
+    python experiments/gpu_check.py --quick --out /tmp/gpu_check        # CPU smoke test (the tests run it)
+
+Stages, in this order. results.json and report.md are rewritten (atomically) after each
+stage and each timed method, so a run stopped by Ctrl-C, SIGTERM or a time limit keeps all
+it finished.
+  tests      `pytest -m cuda` in a subprocess: passed, failed and skipped, the failures' names.
+  agreement  DD2424's baseline (split a1's sizes: 10,000 / 10,000 / 10,000 synthetic images
+             of CIFAR-10's shape from a fixed seed; eta 0.001, batch 100, 40 epochs, in order)
+             on the CPU, on CUDA eagerly and on CUDA as graphs, in float64 and float32: the
+             largest relative difference of every metric of every epoch and of the final
+             weights. Target: float64 histories within 1e-9.
+  sync       torch.cuda.set_sync_debug_mode("error") around an eager epoch and a graph replay
+             (shuffle, flip and momentum on): no host synchronisation inside an epoch.
+  timing     the full split's shape (49,000 / 1,000 / 10,000), batch 100, 40 epochs with the
+             per-epoch metrics of `linclf train`, each the median of 3 after a 1-epoch warm-up,
+             with experiments/bench.py's functions: (a) linclf eager, (a') linclf as CUDA
+             graphs, (b) the autograd loop, (c) the DataLoader loop, (d) the 36-configuration
+             grid batched and one run after another; peak GPU memory. Targets: (a') ≤ 1.0 s,
+             (b) / (a') ≥ 3, sequential / batched grid ≥ 10. A timed run that would end past
+             --budget-s is not started (results.json says so).
+Exit status: 0 when every correctness check passed (tests, agreement, sync), 1 when one
+failed or a stage crashed (its traceback is in results.json), 2 without CUDA (unless --quick)
+or on a bad flag, 130 when stopped. Without CUDA, --quick runs every stage on tiny data on
+the CPU and the CUDA-only parts say "skipped: no CUDA".
+
+Evidence: not measured yet: no session has had a GPU.
+"""
+import argparse
+import functools
+import importlib.util
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from linclf_torch.config import TrainConfig
+from linclf_torch.data import prepare
+from linclf_torch.errors import LinclfError
+from linclf_torch.experiment import markdown_table
+from linclf_torch.files import check_out_dir, save_json, write_atomic
+from linclf_torch.grid import expand_grid
+from linclf_torch.models import build_model
+from linclf_torch.run import env_info
+from linclf_torch.state import TrainState
+from linclf_torch.threads import add_threads_flag, set_threads
+from linclf_torch.train import epoch_runner, train
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("bench", Path(__file__).with_name("bench.py"))
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+STAGES = ("tests", "agreement", "sync", "timing")  # in the order they run
+NO_CUDA = "skipped: no CUDA"
+# time ratios reported (slower / faster): what graphs gain, linclf against the autograd loops, the batched grid
+RATIOS = [("a", "a_graphs"), ("b", "a_graphs"), ("c", "a_graphs"), ("b", "a"), ("d_sequential", "d_batched")]
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="experiments/gpu_check.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="experiments/results/gpu_check", help="output folder (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier check in --out")
+    p.add_argument("--quick", action="store_true", help="tiny sizes, 2 epochs, one timed run: a smoke test, CPU or CUDA")
+    p.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES, help="stages to run (default: all)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per method; the median is reported")
+    p.add_argument("--budget-s", type=float, default=420, help="no timed run starts that would end later (s)")
+    p.add_argument("--seed", type=int, default=0)
+    add_threads_flag(p)
+    return p
+
+
+def log(args, message):
+    print(f"[gpu_check {time.perf_counter() - args.start:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------- stages
+
+def tests_stage(args, out, paths):
+    """`pytest -m cuda paths` in a subprocess that imports this checkout; counts from its JUnit XML."""
+    xml = out / "pytest-cuda.xml"
+    command = [sys.executable, "-m", "pytest", "-m", "cuda", "-q", "-rfE", "-p", "no:cacheprovider",
+               f"--junitxml={xml}", *map(str, paths)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    timeout = min(180.0, max(60.0, args.deadline - time.perf_counter()))
+    try:
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": f"failed: pytest ran past {timeout:.0f} s", "met": False}
+    result = {"command": " ".join(["python", *command[1:]]), "returncode": done.returncode,
+              "output_tail": (done.stdout + done.stderr)[-4000:]}
+    if not xml.is_file():
+        return {**result, "status": "failed: pytest wrote no report", "met": False}
+    cases = list(ET.parse(xml).getroot().iter("testcase"))
+    failures = [f"{c.get('classname')}::{c.get('name')}" for c in cases
+                if c.find("failure") is not None or c.find("error") is not None]
+    skipped = sum(c.find("skipped") is not None for c in cases)
+    passed = len(cases) - len(failures) - skipped
+    return {**result, "passed": passed, "failed": len(failures), "skipped": skipped, "failures": failures,
+            "met": not failures and done.returncode == 0 and (passed > 0 or not args.cuda)}
+
+
+def rel_diff(a, b):
+    """|a − b| / max(|a|, |b|), 0 when equal."""
+    return 0.0 if a == b else abs(a - b) / max(abs(a), abs(b))
+
+
+def compare(ref, other):
+    """Largest relative difference per metric over the epochs of both, and per parameter max |Δ| / max |θ|."""
+    (h_ref, p_ref), (h, p) = ref, other
+    metrics = {k: max(rel_diff(a[k], b[k]) for a, b in zip(h_ref, h)) for k in h_ref[0] if k != "epoch"}
+    weights = {k: ((p[k] - p_ref[k]).abs().max() / p_ref[k].abs().max()).item() for k in p_ref}
+    return {"epochs": [len(h_ref), len(h)], "history_max": max(metrics.values()), "history": metrics,
+            "weights_max": max(weights.values()), "weights": weights}
+
+
+def trained(cfg, data, graphs):
+    """(history, parameters in float64 on the CPU) and the wall time of one training run."""
+    model = build_model(cfg, data.X_train.shape[1], len(data.classes), data.X_train.device)
+    start = time.perf_counter()
+    history = train(model, data, cfg, progress=False, graphs=graphs)
+    wall = time.perf_counter() - start
+    return (history, {k: v.to("cpu", torch.float64) for k, v in model.params.items()}), wall
+
+
+def agreement_stage(args, raw, base, save):
+    result = {}
+    for dtype in ("float64", "float32"):
+        log(args, f"agreement: {dtype}")
+        cfg = replace(base, dtype=dtype, device="cpu")
+        cpu = prepare(raw, split="a1", device="cpu", dtype=cfg.torch_dtype)
+        runs = {"cpu": trained(cfg, cpu, graphs=False)}
+        if args.cuda:
+            gpu = prepare(raw, split="a1", device="cuda", dtype=cfg.torch_dtype)
+            runs["cuda eager"] = trained(replace(cfg, device="cuda"), gpu, graphs=False)
+            runs["cuda graphs"] = trained(replace(cfg, device="cuda"), gpu, graphs=True)
+            pairs = [("cpu", "cuda eager"), ("cpu", "cuda graphs"), ("cuda eager", "cuda graphs")]
+        else:  # the fixed-buffer epoch that CUDA would capture, run eagerly on the CPU
+            runs["cpu fixed buffers"] = trained(cfg, cpu, graphs=True)
+            pairs = [("cpu", "cpu fixed buffers")]
+        result[dtype] = {"wall_time_s": {k: wall for k, (_, wall) in runs.items()},
+                         "n_train": len(cpu.y_train), "epochs": cfg.epochs,
+                         **{f"{a} vs {b}": compare(runs[a][0], runs[b][0]) for a, b in pairs}}
+        save(result)
+    same_epochs = all(len(set(c["epochs"])) == 1 for d in result.values() for k, c in d.items() if " vs " in k)
+    if args.cuda:
+        worst = max(result["float64"][f"cpu vs cuda {m}"]["history_max"] for m in ("eager", "graphs"))
+        result["float64_cpu_vs_cuda_history_max"], result["met"] = worst, same_epochs and worst <= 1e-9
+    else:
+        result["cuda"] = NO_CUDA
+        result["met"] = same_epochs and all(result[d]["cpu vs cpu fixed buffers"]["history_max"] == 0
+                                            for d in ("float64", "float32"))
+    return result
+
+
+def sync_stage(args, raw, base):
+    if not args.cuda:
+        return {"status": NO_CUDA}
+    data = prepare(raw, split="a1", device="cuda", flip=True)
+    cfg = replace(base, device="cuda", shuffle=True, flip=0.5, momentum=0.9)
+    result = {"config": {"shuffle": True, "flip": 0.5, "momentum": 0.9}}
+    for name, graphs in (("eager epoch", False), ("graph replay", True)):
+        model = build_model(cfg, data.X_train.shape[1], len(data.classes), "cuda")
+        state = TrainState.start(model, cfg, "cuda")
+        run_epoch = epoch_runner(model, state.optimizer, data, cfg, graphs)
+        for _ in range(2):  # warm-up, then (graphs) the capture, which synchronizes
+            run_epoch(state.generator)
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            run_epoch(state.generator)
+            result[name] = "no host sync"
+        except RuntimeError as e:
+            result[name] = f"host sync: {e}"
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    result["met"] = all(result[k] == "no host sync" for k in ("eager epoch", "graph replay"))
+    return result
+
+
+def timing_stage(args, raw, base, save):
+    device = torch.device("cuda" if args.cuda else "cpu")
+    cfg = replace(base, split="full", n_val=100 if args.quick else 1000, device=device.type)
+    data = prepare(raw, split="full", n_val=cfg.n_val, device=device)
+    grid = {"eta": [0.001, 0.01], "lam": [0.0, 0.1], "batch_size": [10, 20]} if args.quick else bench.GRID
+    configs = expand_grid(cfg, **grid)
+    graphs = "CUDA graphs" if args.cuda else "the fixed-buffer epoch, nothing captured (no CUDA)"
+    methods = [  # (key, label, run(epochs) -> accuracies), the least needed last
+        ("a", "linclf trainer, eager", lambda e: bench.linclf_run(replace(cfg, epochs=e), data, graphs=False)),
+        ("a_graphs", f"linclf trainer, {graphs}", lambda e: bench.linclf_run(replace(cfg, epochs=e), data, graphs=True)),
+        ("b", "autograd + torch.optim.SGD, sliced batches", lambda e: bench.autograd_run(replace(cfg, epochs=e), data)),
+        ("d_batched", f"grid of {len(configs)}, batched",
+         lambda e: bench.grid_run([replace(c, epochs=e) for c in configs], data, True)),
+        ("d_sequential", f"grid of {len(configs)}, one run after another",
+         lambda e: bench.grid_run([replace(c, epochs=e) for c in configs], data, False)),
+        ("c", "autograd + torch.optim.SGD + DataLoader",
+         lambda e: bench.autograd_run(replace(cfg, epochs=e), data, loader=True)),
+    ]
+    result = {"config": {"split": "full", "n_train": len(data.y_train), "n_val": len(data.y_val),
+                         "n_test": len(data.y_test), "batch_size": cfg.batch_size, "epochs": cfg.epochs,
+                         "eta": cfg.eta, "grid": grid, "repeats": args.repeats}, "methods": {}}
+    for key, label, fn in methods:
+        log(args, f"timing: ({key}) {label}")
+        result["methods"][key] = {"label": label, **timed(args, fn, cfg.epochs, device)}
+        save(result)
+    m = {k: v["median_s"] for k, v in result["methods"].items() if "median_s" in v}
+    result["ratios"] = {f"{slow}/{fast}": m[slow] / m[fast] for slow, fast in RATIOS if slow in m and fast in m}
+    if args.cuda:
+        result["peak_memory_bytes"] = max(v.get("peak_memory_bytes") or 0 for v in result["methods"].values())
+    return result
+
+
+def timed(args, fn, epochs, device):
+    """Median wall time of fn(epochs) over --repeats runs after fn(1); a run that would end after
+    the deadline (estimated from the previous run, or from the warm-up) is not started."""
+    bench.sync(device)
+    start = time.perf_counter()
+    fn(1)
+    bench.sync(device)
+    estimate = (time.perf_counter() - start) * epochs
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    times, out = [], None
+    while len(times) < args.repeats and time.perf_counter() + estimate <= args.deadline:
+        start = time.perf_counter()
+        out = fn(epochs)
+        bench.sync(device)
+        times.append(time.perf_counter() - start)
+        estimate = times[-1]
+    if not times:
+        return {"status": f"skipped: time budget (estimated {estimate:.0f} s)"}
+    accuracies = {"best_val_acc": out[0]} if isinstance(out[1], list) else {"val_acc": out[0], "test_acc": out[1]}
+    peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else None
+    return {"median_s": statistics.median(times), "times_s": times, **accuracies, "peak_memory_bytes": peak}
+
+
+# ----------------------------------------------------------------------------- the report
+
+def targets(args, stages):
+    """Issue 14's done-when checks that the stages so far can answer: measured, target, met."""
+    rows, t = {}, stages.get("tests", {})
+    if "passed" in t:
+        rows["CUDA tests pass"] = (f"{t['passed']} passed, {t['failed']} failed, {t['skipped']} skipped",
+                                   "all pass", t["met"] if args.cuda else None)
+    agreement = stages.get("agreement", {})
+    if "float64_cpu_vs_cuda_history_max" in agreement:
+        rows["CPU vs CUDA, float64 histories"] = (
+            f"max relative difference {agreement['float64_cpu_vs_cuda_history_max']:.1e}", "≤ 1e-9", agreement["met"])
+    sync = stages.get("sync", {})
+    if "met" in sync:
+        rows["no host sync inside an epoch"] = (f"eager: {sync['eager epoch']}; replay: {sync['graph replay']}",
+                                               "none", sync["met"])
+    m = {k: v["median_s"] for k, v in stages.get("timing", {}).get("methods", {}).items() if "median_s" in v}
+    if args.cuda and not args.quick:
+        if "a_graphs" in m:
+            rows["40 epochs of the full split, per-epoch metrics (a')"] = (f"{m['a_graphs']:.2f} s", "≤ 1.0 s",
+                                                                          m["a_graphs"] <= 1.0)
+        if {"a_graphs", "b"} <= set(m):
+            rows["(a') faster than (b)"] = (f"{m['b'] / m['a_graphs']:.1f}x", "≥ 3x", m["b"] / m["a_graphs"] >= 3)
+        if {"d_batched", "d_sequential"} <= set(m):
+            ratio = m["d_sequential"] / m["d_batched"]
+            rows["batched grid faster than sequential"] = (f"{ratio:.1f}x", "≥ 10x", ratio >= 10)
+    return {k: {"measured": a, "target": b, "met": c} for k, (a, b, c) in rows.items()}
+
+
+KEYS = {"a_graphs": "a'"}  # the issue's name for results.json's key
+
+
+def report(results):
+    env, stages = results["env"], results["stages"]
+    yes = {True: "met", False: "**not met**", None: "(no CUDA)"}
+    lines = [f"# GPU check: {env['device_name']} ({env['device']})", "",
+             f"Status: {results['status']}; wall time {results['wall_time_s']:.0f} s; torch {env['torch']} "
+             f"(CUDA {results['cuda_version']}), Python {env['python']}, commit {env['git_commit']}"
+             + ("; --quick: tiny sizes, numbers not meaningful" if results["quick"] else ""), "",
+             "## Targets (issue 14)", "",
+             markdown_table(["check", "measured", "target", ""],
+                            [[k, v["measured"], v["target"], yes[v["met"]]] for k, v in results["targets"].items()])]
+    for name, stage in stages.items():
+        lines += ["", f"## {name}", "", f"Status: {stage.get('status')}"]
+        if name == "tests" and "failures" in stage:
+            lines += [f"`{stage['command']}`: {stage['passed']} passed, {stage['failed']} failed, "
+                      f"{stage['skipped']} skipped", *[f"- failed: `{f}`" for f in stage["failures"]]]
+        if name == "agreement":
+            rows = [[dtype, pair, f"{c['history_max']:.1e}", f"{c.get('weights_max', float('nan')):.1e}"]
+                    for dtype in ("float64", "float32") if dtype in stage
+                    for pair, c in stage[dtype].items() if " vs " in pair]
+            lines += ["", "Max relative difference over every metric of every epoch, and max |Δθ| / max |θ|:", "",
+                      markdown_table(["dtype", "runs", "history", "weights"], rows)]
+        if name == "sync":
+            lines += [f"- {k}: {v}" for k, v in stage.items() if k in ("eager epoch", "graph replay")]
+        if name == "timing":
+            rows = [[KEYS.get(k, k), v["label"], f"{v['median_s']:.2f} s" if "median_s" in v else v.get("status", ""),
+                     " ".join(f"{t:.2f}" for t in v.get("times_s", [])),
+                     " ".join(f"{a} {100 * v[a]:.2f}%" for a in ("val_acc", "test_acc", "best_val_acc") if a in v),
+                     f"{v['peak_memory_bytes'] / 2**20:.0f} MiB" if v.get("peak_memory_bytes") else ""]
+                    for k, v in stage.get("methods", {}).items()]
+            c = stage.get("config", {})
+            lines += ["", f"{c.get('n_train')} training / {c.get('n_val')} validation / {c.get('n_test')} test "
+                      f"images, batch {c.get('batch_size')}, {c.get('epochs')} epochs, median of {c.get('repeats')} "
+                      "after a 1-epoch warm-up:", "",
+                      markdown_table(["", "method", "median", "runs (s)", "accuracy", "peak GPU memory"], rows)]
+            if "ratios" in stage:
+                lines += ["", "Ratios: " + ", ".join(f"{k.replace('a_graphs', KEYS['a_graphs'])} {v:.2f}x"
+                                                     for k, v in stage["ratios"].items())]
+        if "error" in stage:
+            lines += ["", "```", stage["error"], "```"]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------ the run
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM (a time limit), handled like Ctrl-C: the finished stages stay on disk."""
+
+
+def stop(signum, frame):
+    raise Stopped(signal.Signals(signum).name)
+
+
+def body(args, out):
+    results = {"status": "running", "stage": None, "quick": args.quick, "command": args.command,
+               "cuda_version": torch.version.cuda if args.cuda else None,
+               "env": env_info("cuda" if args.cuda else "cpu"), "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+               "stages": {}}
+    if args.cuda:
+        props = torch.cuda.get_device_properties(0)
+        results["gpu"] = {"name": props.name, "memory_bytes": props.total_memory, "sm_count": props.multi_processor_count}
+
+    def save(stage=None, partial=None):
+        """Rewrite results.json and report.md; with a stage, its partial result first."""
+        if stage is not None:
+            results["stages"][stage] = {"status": "running", **partial}
+        results["wall_time_s"] = time.perf_counter() - args.start
+        results["targets"] = targets(args, results["stages"])
+        save_json(out / "results.json", results)
+        write_atomic(out / "report.md", lambda tmp: Path(tmp).write_text(report(results)))
+
+    base = TrainConfig(seed=args.seed)  # DD2424's baseline
+    if args.quick:
+        base = replace(base, epochs=2, batch_size=10, eta=0.01)
+    raw = functools.cache(lambda: bench.synthetic_cifar(400, 200, batch_size=100, seed=args.seed, signal=20)
+                          if args.quick else bench.synthetic_cifar(50000, 10000, batch_size=10000, seed=args.seed))
+    stages = {"tests": lambda: tests_stage(args, out, [ROOT / "tests" / "test_graphs.py" if args.quick else ROOT / "tests"]),
+              "agreement": lambda: agreement_stage(args, raw(), base, functools.partial(save, "agreement")),
+              "sync": lambda: sync_stage(args, raw(), base),
+              "timing": lambda: timing_stage(args, raw(), base, functools.partial(save, "timing"))}
+    try:
+        for stage in (s for s in stages if s in args.stages):
+            results["stage"] = stage
+            log(args, f"{stage} ...")
+            try:
+                results["stages"][stage] = {"status": "done", **stages[stage]()}
+            except Exception:  # a bug in one stage must not cost the others their GPU time
+                results["stages"][stage] = {"status": "crashed", "error": traceback.format_exc()[-4000:]}
+            save()
+            log(args, f"{stage}: {results['stages'][stage]['status']}, met: {results['stages'][stage].get('met')}")
+        results["status"], results["stage"] = "completed", None
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM through stop()
+        results["status"] = f"interrupted ({e or 'SIGINT'}) during {results['stage']}"
+        save()
+        log(args, results["status"])
+        return 130
+    save()
+    print(report(results))
+    ok = all(s.get("met") is not False and s["status"] != "crashed" for s in results["stages"].values())
+    return 0 if ok else 1
+
+
+def main(argv=None):
+    p = build_parser()
+    args = p.parse_args(argv)
+    args.command = " ".join(["python", p.prog, *(sys.argv[1:] if argv is None else argv)])
+    args.start = time.perf_counter()
+    args.deadline = args.start + args.budget_s
+    args.cuda = torch.cuda.is_available()
+    if not args.cuda and not args.quick:
+        print("error: experiments/gpu_check.py needs a CUDA GPU and PyTorch sees none; "
+              "--quick runs its smoke test on the CPU", file=sys.stderr)
+        return 2
+    try:
+        if args.repeats < 1:
+            raise LinclfError(f"--repeats must be ≥ 1 (got {args.repeats})")
+        out = check_out_dir(args.out, args.overwrite)
+        set_threads(args.threads)
+    except LinclfError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.quick:
+        args.repeats = 1
+    out.mkdir(parents=True, exist_ok=True)
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return body(args, out)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
