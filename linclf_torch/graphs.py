@@ -17,12 +17,11 @@ so the recorded epoch must be the same every time:
   recorded into the update, so a new rate (a schedule) means a new capture; a tensor of
   rates (the grid's, one per configuration) is updated in place and needs none.
 - No reads back to the host: nothing in a step waits for the device (tests check).
-- Momentum buffers made before the capture: SGD creates them at its first step as b ← g;
-  here they start at zero and that step computes b ← μ·0 + g, the same numbers.
 The first epoch runs eagerly on the capture stream: the warm-up CUDA asks for before a
-capture (cuBLAS creates its handle and workspace there, outside the graph). Each later
-epoch is one replay, so a run pays for one recording per learning rate, about an eager
-epoch's time. The graph holds every step of the epoch: its size grows with n / batch size.
+capture (cuBLAS creates its handle and workspace there, outside the graph), and SGD's first
+step creates its momentum buffers there, so the graph records the same update every step.
+Each later epoch is one replay: a run pays for one recording per learning rate, about an
+eager epoch's time. The graph holds every step of the epoch; its size grows with n / batch size.
 
 On the CPU nothing is captured: the same epoch over the same buffers runs eagerly, and the
 tests compare it with train_epoch there (tests/test_graphs.py); on CUDA they compare the
@@ -38,15 +37,10 @@ class GraphedEpoch:
     replayed from a CUDA graph when the data is on CUDA."""
 
     def __init__(self, model, optimizer, data, cfg):
-        if optimizer.dampening:  # zero-started buffers equal SGD's first step only without dampening
-            raise ValueError("GraphedEpoch needs SGD without dampening")
         n, device = len(data.y_train), data.X_train.device
         self.model, self.optimizer, self.data, self.cfg = model, optimizer, data, cfg
         self.order = torch.arange(n, device=device) if cfg.shuffle else None      # (n,)
         self.flip = torch.zeros(n, dtype=torch.bool, device=device) if cfg.flip else None  # (n,)
-        if optimizer.momentum:
-            for name, p in optimizer.params.items():
-                optimizer.buffers.setdefault(name, torch.zeros_like(p))
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
         self.graph, self.graph_lr, self.warm = None, None, False
 

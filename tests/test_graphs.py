@@ -2,8 +2,8 @@
 
 On the CPU nothing is captured, but everything a capture depends on is checked: the epoch
 over fixed buffers gives bit for bit train_epoch's parameters and history (shuffle, flip,
-momentum, weight decay, schedules, the last partial batch), it keeps every tensor at its
-address, and it reads nothing back. Tests marked cuda compare real replays with eager
+momentum, weight decay, schedules, the last partial batch), after its first epoch it keeps
+every tensor at its address, and it reads nothing back. Tests marked cuda compare real replays with eager
 epochs on a GPU (experiments/gpu_check.py runs them).
 """
 from dataclasses import replace
@@ -80,15 +80,16 @@ def test_every_tensor_an_epoch_touches_keeps_its_address():
     state = TrainState.start(model, cfg, "cpu")
     run_epoch = GraphedEpoch(model, state.optimizer, data, cfg)
     tensors = lambda: [run_epoch.order, run_epoch.flip, *model.params.values(), *state.optimizer.buffers.values()]
+    run_epoch(state.generator)  # the eager warm-up: SGD's first step makes the momentum buffers
     addresses = [t.data_ptr() for t in tensors()]
-    assert len(addresses) == 6  # order, flip, W, b and their two momentum buffers, made before any step
-    orders = []
-    for _ in range(3):
-        run_epoch(state.generator)
+    assert len(addresses) == 6  # order, flip, W, b and their two momentum buffers
+    orders = [run_epoch.order.clone()]
+    for _ in range(3):  # what a capture records and each replay reuses
         state.optimizer.lr /= 2
+        run_epoch(state.generator)
         orders.append(run_epoch.order.clone())
         assert [t.data_ptr() for t in tensors()] == addresses
-    assert not torch.equal(orders[0], orders[1])  # each epoch's draw reached the buffer
+    assert not torch.equal(orders[1], orders[2])  # each epoch's draw reached the buffer
 
 
 def test_an_epoch_reads_nothing_back(monkeypatch):
@@ -146,12 +147,6 @@ def test_a_new_rate_means_a_new_capture_unless_it_changed_in_place():
     assert not run_epoch.lr_changed()
     optimizer.lr = torch.tensor([0.0, 0.01])         # another tensor: the graph would read the old one
     assert run_epoch.lr_changed()
-
-
-def test_dampening_is_refused():
-    model = build_model(BASE, D, K, "cpu")
-    with pytest.raises(ValueError, match="dampening"):
-        GraphedEpoch(model, SGD(model.params, 0.1, momentum=0.9, dampening=0.1), toy_data(), BASE)
 
 
 # ------------------------------------------------------------------------------------ CUDA
