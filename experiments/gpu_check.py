@@ -73,7 +73,7 @@ def build_parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="experiments/results/gpu_check", help="output folder (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier check in --out")
-    p.add_argument("--quick", action="store_true", help="tiny sizes, 2 epochs, one timed run: a smoke test, CPU or CUDA")
+    p.add_argument("--quick", action="store_true", help="tiny sizes, 2 epochs, one timed run: a smoke test (CPU too)")
     p.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES, help="stages to run (default: all)")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per method; the median is reported")
     p.add_argument("--budget-s", type=float, default=420, help="no timed run starts that would end later (s)")
@@ -154,6 +154,8 @@ def agreement_stage(args, raw, base, save):
                          "n_train": len(cpu.y_train), "epochs": cfg.epochs,
                          **{f"{a} vs {b}": compare(runs[a][0], runs[b][0]) for a, b in pairs}}
         save(result)
+        log(args, f"agreement: {dtype}: " + ", ".join(f"{a} vs {b}: {result[dtype][f'{a} vs {b}']['history_max']:.1e}"
+                                                     for a, b in pairs))
     same_epochs = all(len(set(c["epochs"])) == 1 for d in result.values() for k, c in d.items() if " vs " in k)
     if args.cuda:
         worst = max(result["float64"][f"cpu vs cuda {m}"]["history_max"] for m in ("eager", "graphs"))
@@ -197,24 +199,27 @@ def timing_stage(args, raw, base, save):
     grid = {"eta": [0.001, 0.01], "lam": [0.0, 0.1], "batch_size": [10, 20]} if args.quick else bench.GRID
     configs = expand_grid(cfg, **grid)
     graphs = "CUDA graphs" if args.cuda else "the fixed-buffer epoch, nothing captured (no CUDA)"
+    with_epochs = lambda e: replace(cfg, epochs=e)
     methods = [  # (key, label, run(epochs) -> accuracies), the least needed last
-        ("a", "linclf trainer, eager", lambda e: bench.linclf_run(replace(cfg, epochs=e), data, graphs=False)),
-        ("a_graphs", f"linclf trainer, {graphs}", lambda e: bench.linclf_run(replace(cfg, epochs=e), data, graphs=True)),
-        ("b", "autograd + torch.optim.SGD, sliced batches", lambda e: bench.autograd_run(replace(cfg, epochs=e), data)),
+        ("a", "linclf trainer, eager", lambda e: bench.linclf_run(with_epochs(e), data, graphs=False)),
+        ("a_graphs", f"linclf trainer, {graphs}", lambda e: bench.linclf_run(with_epochs(e), data, graphs=True)),
+        ("b", "autograd + torch.optim.SGD, sliced batches", lambda e: bench.autograd_run(with_epochs(e), data)),
         ("d_batched", f"grid of {len(configs)}, batched",
          lambda e: bench.grid_run([replace(c, epochs=e) for c in configs], data, True)),
         ("d_sequential", f"grid of {len(configs)}, one run after another",
          lambda e: bench.grid_run([replace(c, epochs=e) for c in configs], data, False)),
         ("c", "autograd + torch.optim.SGD + DataLoader",
-         lambda e: bench.autograd_run(replace(cfg, epochs=e), data, loader=True)),
+         lambda e: bench.autograd_run(with_epochs(e), data, loader=True)),
     ]
     result = {"config": {"split": "full", "n_train": len(data.y_train), "n_val": len(data.y_val),
                          "n_test": len(data.y_test), "batch_size": cfg.batch_size, "epochs": cfg.epochs,
                          "eta": cfg.eta, "grid": grid, "repeats": args.repeats}, "methods": {}}
     for key, label, fn in methods:
-        log(args, f"timing: ({key}) {label}")
+        log(args, f"timing: ({KEYS.get(key, key)}) {label} ...")
         result["methods"][key] = {"label": label, **timed(args, fn, cfg.epochs, device)}
         save(result)
+        times = " ".join(f"{t:.2f}" for t in result["methods"][key].get("times_s", []))
+        log(args, f"timing: ({KEYS.get(key, key)}) {times + ' s' if times else result['methods'][key]['status']}")
     m = {k: v["median_s"] for k, v in result["methods"].items() if "median_s" in v}
     result["ratios"] = {f"{slow}/{fast}": m[slow] / m[fast] for slow, fast in RATIOS if slow in m and fast in m}
     if args.cuda:
@@ -337,7 +342,8 @@ def body(args, out):
                "stages": {}}
     if args.cuda:
         props = torch.cuda.get_device_properties(0)
-        results["gpu"] = {"name": props.name, "memory_bytes": props.total_memory, "sm_count": props.multi_processor_count}
+        results["gpu"] = {"name": props.name, "memory_bytes": props.total_memory,
+                          "sm_count": props.multi_processor_count}
 
     def save(stage=None, partial=None):
         """Rewrite results.json and report.md; with a stage, its partial result first."""
@@ -353,7 +359,8 @@ def body(args, out):
         base = replace(base, epochs=2, batch_size=10, eta=0.01)
     raw = functools.cache(lambda: bench.synthetic_cifar(400, 200, batch_size=100, seed=args.seed, signal=20)
                           if args.quick else bench.synthetic_cifar(50000, 10000, batch_size=10000, seed=args.seed))
-    stages = {"tests": lambda: tests_stage(args, out, [ROOT / "tests" / "test_graphs.py" if args.quick else ROOT / "tests"]),
+    tests = ROOT / "tests" / "test_graphs.py" if args.quick else ROOT / "tests"
+    stages = {"tests": lambda: tests_stage(args, out, [tests]),
               "agreement": lambda: agreement_stage(args, raw(), base, functools.partial(save, "agreement")),
               "sync": lambda: sync_stage(args, raw(), base),
               "timing": lambda: timing_stage(args, raw(), base, functools.partial(save, "timing"))}
