@@ -25,7 +25,7 @@ it finished.
              --budget-s is not started (results.json says so).
 Exit status: 0 when every correctness check passed (tests, agreement, sync), 1 when one
 failed or a stage crashed (its traceback is in results.json), 2 without CUDA (unless --quick)
-or on a bad flag, 130 when stopped. Without CUDA, --quick runs every stage on tiny data on
+or on a bad flag, 130 after Ctrl-C, 143 after SIGTERM. Without CUDA, --quick runs every stage on tiny data on
 the CPU and the CUDA-only parts say "skipped: no CUDA".
 
 Evidence: not measured yet: no session has had a GPU.
@@ -34,7 +34,6 @@ import argparse
 import functools
 import importlib.util
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -46,12 +45,11 @@ from pathlib import Path
 
 import torch
 
-from linclf_torch.config import TrainConfig
+from linclf_torch.config import TrainConfig, expand_grid
 from linclf_torch.data import prepare
-from linclf_torch.errors import LinclfError
+from linclf_torch.errors import LinclfError, Terminated
 from linclf_torch.experiment import markdown_table
 from linclf_torch.files import check_out_dir, save_json, write_atomic
-from linclf_torch.grid import expand_grid
 from linclf_torch.models import build_model
 from linclf_torch.run import env_info
 from linclf_torch.state import TrainState
@@ -327,14 +325,6 @@ def report(results):
 
 # ------------------------------------------------------------------------------ the run
 
-class Stopped(KeyboardInterrupt):
-    """SIGTERM (a time limit), handled like Ctrl-C: the finished stages stay on disk."""
-
-
-def stop(signum, frame):
-    raise Stopped(signal.Signals(signum).name)
-
-
 def body(args, out):
     results = {"status": "running", "stage": None, "quick": args.quick, "command": args.command,
                "cuda_version": torch.version.cuda if args.cuda else None,
@@ -375,11 +365,11 @@ def body(args, out):
             save()
             log(args, f"{stage}: {results['stages'][stage]['status']}, met: {results['stages'][stage].get('met')}")
         results["status"], results["stage"] = "completed", None
-    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM through stop()
-        results["status"] = f"interrupted ({e or 'SIGINT'}) during {results['stage']}"
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM / SIGHUP (errors.Terminated): keep what is done
+        results["status"] = f"{Terminated.describe(e)} during {results['stage']}"
         save()
         log(args, results["status"])
-        return 130
+        return Terminated.exit_code(e)
     save()
     print(report(results))
     ok = all(s.get("met") is not False and s["status"] != "crashed" for s in results["stages"].values())
@@ -408,11 +398,11 @@ def main(argv=None):
     if args.quick:
         args.repeats = 1
     out.mkdir(parents=True, exist_ok=True)
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = Terminated.handle()
     try:
         return body(args, out)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        Terminated.restore(previous)
 
 
 if __name__ == "__main__":
