@@ -106,15 +106,15 @@ def read(path: Path):
 
 def source_fingerprint(root: Path, files: list[str], extra: str) -> str:
     """A hash of every source file's relative path, size and mtime (and extra)."""
-    h = hashlib.sha256(f"{extra}\n".encode())
+    base, lines = os.path.join(root, ""), [extra]
     for f in files:
         try:
-            st = os.stat(os.path.join(root, f))
+            st = os.stat(base + f)
         except FileNotFoundError:
-            raise LinclfError(f"{os.path.join(root, f)} disappeared while the data was read (moved or "
-                              "deleted meanwhile?): run again once the folder is complete") from None
-        h.update(f"{f}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+            raise LinclfError(f"{base + f} disappeared while the data was read (moved or deleted "
+                              "meanwhile?): run again once the folder is complete") from None
+        lines.append(f"{f}\t{st.st_size}\t{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def checksum(entry: dict) -> str | None:

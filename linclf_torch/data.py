@@ -103,7 +103,7 @@ def split_indices(n_train, batch_size, split, n_val, seed=0):
     return order[n_val:], order[:n_val]
 
 
-CHUNK = 1024  # images per step of pixel_stats and features: a few MB, cache-sized
+CHUNK = 256  # images per step of pixel_stats and features: a few MB, cache-sized
 
 
 def pixel_stats(images, normalize="pixel", device="cpu"):
@@ -112,18 +112,19 @@ def pixel_stats(images, normalize="pixel", device="cpu"):
 
     Math: with sums S₁ = Σ u and S₂ = Σ u² of the pixel values u over N entries,
     mean = S₁/N and var = (S₂ − S₁·mean) / (N − 1), both divided by 255 (255²) for [0, 1].
-    For uint8 images every sum is an integer below 2⁵³, so float64 adds them exactly in any
-    order (the same statistics on every device), and a constant pixel gets var = 0 exactly.
+    For uint8 images every sum is an integer its type holds exactly (float32 below 2²⁴: at
+    most 256 values ≤ 255² per chunk; float64 below 2⁵³ across chunks), so the statistics are
+    the same in any order, on any device, and a constant pixel gets var = 0 exactly.
     """
-    dims = (0,) if normalize == "pixel" else (0, 2, 3)         # over images, or images and positions
-    # uint8 squares (≤ 255²) are exact in float32; the sums accumulate in float64
     work = torch.float64 if images.is_floating_point() else torch.float32
     s1 = s2 = 0
     for lo in range(0, len(images), CHUNK):
         u = images[lo:lo + CHUNK].to(device=device, dtype=work)  # (c, 3, H, W)
-        s1 = s1 + u.sum(dims, keepdim=True, dtype=torch.float64)[0]
-        s2 = s2 + (u * u).sum(dims, keepdim=True, dtype=torch.float64)[0]
-    N = images.numel() // s1.numel()                           # entries per statistic
+        s1 = s1 + u.sum(0).double()                              # (3, H, W) sums per pixel
+        s2 = s2 + (u * u).sum(0).double()
+    N = len(images)
+    if normalize == "channel":  # every position of a channel is one more entry
+        s1, s2, N = s1.sum((1, 2), keepdim=True), s2.sum((1, 2), keepdim=True), N * s1[0].numel()
     mean = s1 / N
     var = (s2 - s1 * mean) / (N - 1)
     return mean / 255, var.clamp(min=0).sqrt() / 255
