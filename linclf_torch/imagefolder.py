@@ -128,7 +128,7 @@ def decode_file(path: str, decode) -> torch.Tensor:
     except RuntimeError as exc:
         raise LinclfError(f"cannot decode {path} as an image (damaged, truncated or not a PNG/JPEG): "
                           "remove it or replace it with a 32x32 PNG/JPEG") from exc
-    if image.dtype == torch.uint16:  # a 16-bit PNG (torchvision >= 0.21): keep the high byte
+    if image.dtype == getattr(torch, "uint16", None):  # a 16-bit PNG (torch >= 2.3, torchvision >= 0.21): high byte
         image = (image.to(torch.int32) >> 8).to(torch.uint8)
     if image.dtype != torch.uint8:
         raise LinclfError(f"{path} decodes to {image.dtype} pixels, not 8 or 16 bits: save it as 8-bit PNG/JPEG")
