@@ -10,8 +10,10 @@ Question: how long does a user wait for the data, and how much memory does it ta
     with other jobs, the wall time of parallel work can be read against it;
   - `linclf train --epochs 1` and the 40-epoch baseline: the command's wall time (Python
     start-up included) next to the training time that its results.json records.
-Every child runs with --threads (default 1) and the cache this script builds in a temporary
-folder, so nothing is written beside the data; the median of --repeats runs is reported.
+Every child runs with --threads (default 1). The loads use caches this script builds in a
+temporary folder; `linclf train` uses its default cache, which is beside the data when the
+data folder is writable (else in a temporary $XDG_CACHE_HOME). The median of --repeats runs
+is reported.
 
     python experiments/bench_load.py --data-dir PATH --threads 1 --repeats 3
 
