@@ -52,7 +52,8 @@ def body(args):
     base = TrainConfig(model="mlp", hidden=(128, 32), batch_size=16 if args.quick else 256,
                        epochs=2 if args.quick else 30, shuffle=True, split="random", classes=CLASSES,
                        image_size=16, normalize="channel", seed=args.seed, device=args.device)
-    raw = select(load_cifar10(args.data_dir, verify=not args.no_verify, progress=not args.no_progress),
+    raw = select(load_cifar10(args.data_dir, verify=not args.no_verify, cache_dir=args.cache_dir or "auto",
+                              progress=not args.no_progress),
                  base.classes, base.image_size)
     base = replace(base, n_val=len(raw.train_labels) // 10)  # 90/10
     data = prepare(raw, split=base.split, n_val=base.n_val, normalize=base.normalize, seed=base.seed,

@@ -3,21 +3,24 @@
 `load_cifar10(data_dir)` looks at what data_dir holds, in this order:
 1. cifar-10-batches-py/ (or data_batch_1 right in data_dir): the official python batches,
    checked against the official MD5s and read with a restricted unpickler (safe_pickle.py).
-2. train/<class>/ and test/<class>/: 32x32 RGB PNG/JPEG files. The training images come in
+2. train/<class>/ and test/<class>/: 32x32 PNG/JPEG files. The training images come in
    "batch order": five seeded, class-stratified pseudo-batches that stand in for
    data_batch_1..5, so batch 1 / batch 2 is a fixed stratified split (imagefolder.py).
-3. neither: torchvision downloads and extracts the official archive into data_dir, then 1.
-The decoded tensors are cached in one file under cache_dir, rebuilt when any file changes.
+3. neither: torchvision downloads and extracts the official archive into a temporary folder,
+   moved into data_dir once complete (a failed download creates nothing), then 1.
+The decoded tensors are cached in one file (cache.py: beside the data, or in the user cache
+folder), rebuilt when any source file changes or the file is damaged.
 """
 import hashlib
-import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from .cache import cache_folder, cached
 from .errors import LinclfError
-from .files import write_atomic
 from .imagefolder import list_split, read_image_folder
 from .safe_pickle import load_cifar_pickle
 
@@ -37,7 +40,6 @@ _MD5 = {
     "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
 }
 _BATCHES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5")
-_CACHE_FORMAT = 1  # bump when the cached dict changes meaning
 
 
 @dataclass(frozen=True)
@@ -51,48 +53,71 @@ class Cifar10:
     source: str  # "pickles" | "imagefolder" | "torchvision"
 
 
-def load_cifar10(data_dir="data", *, cache_dir="data/cache", verify=True, download=True,
+def load_cifar10(data_dir="data", *, cache_dir="auto", verify=True, download=True,
                  progress=False) -> Cifar10:
     """Load CIFAR-10 from data_dir (see the module docstring for the layouts it accepts).
 
     verify: check the official pickles' MD5s (pass False for intentionally different files).
     download: when data_dir holds no CIFAR-10, let torchvision download it there. Later
         loads then find the pickles and report source="pickles".
-    cache_dir: folder for the decoded-tensor cache; None disables it.
+    cache_dir: "auto" (<data_dir>/cache/ if writable, else the user cache folder), a folder
+        for the decoded-tensor cache, or None for no cache (cache.py).
     progress: show a tqdm bar while decoding image files.
     """
     root = Path(data_dir)
+    source = "pickles"
+    if not ((root / "cifar-10-batches-py").is_dir() or (root / "data_batch_1").is_file()
+            or (root / "train").is_dir() or (root / "test").is_dir()):
+        _download(root, download)
+        source = "torchvision"
+    cache = cache_folder(cache_dir, root)
     if (root / "cifar-10-batches-py").is_dir():
-        return _load_pickles(root / "cifar-10-batches-py", cache_dir, verify, "pickles")
+        return _load_pickles(root / "cifar-10-batches-py", cache, verify, source)
     if (root / "data_batch_1").is_file():
-        return _load_pickles(root, cache_dir, verify, "pickles")
-    if (root / "train").is_dir() or (root / "test").is_dir():
-        return _load_image_folder(root, cache_dir, progress)
-    _download(root, download)
-    return _load_pickles(root / "cifar-10-batches-py", cache_dir, verify, "torchvision")
+        return _load_pickles(root, cache, verify, source)
+    return _load_image_folder(root, cache, progress)
 
 
 def _download(root: Path, download: bool) -> None:
-    """Download and extract the official archive into root, or say how to provide the data."""
+    """Download and extract the official archive into root, or say how to provide the data.
+
+    Into a temporary folder in root (in the nearest existing folder above it, if root does
+    not exist), moved into place only once complete: a failed or interrupted download leaves
+    nothing behind and creates no root.
+    """
     advice = (f"put the official cifar-10-batches-py folder, or train/<class>/ and "
               f"test/<class>/ image folders, in '{root}', or point --data-dir at them")
+    existing = next(p for p in (root.absolute(), *root.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise LinclfError(f"no CIFAR-10 found: '{existing}' is not a folder: {advice}")
     if not download:
-        state = ("does not exist" if not root.exists() else "is not a folder" if not root.is_dir()
-                 else "is empty" if not any(root.iterdir())
+        state = ("does not exist" if not root.exists() else "is empty" if not any(root.iterdir())
                  else "holds neither cifar-10-batches-py/ nor train/ and test/")
         raise LinclfError(f"no CIFAR-10 found: '{root}' {state} and downloading is off: {advice}")
     # Imported here: a cached load never needs torchvision. Not CIFAR10(download=True): after
     # downloading it would unpickle every batch with plain pickle.load, numpy arrays and all.
     from torchvision.datasets import CIFAR10, utils
+    tmp = None
     try:
-        utils.download_and_extract_archive(CIFAR10.url, str(root), filename=CIFAR10.filename,
+        tmp = Path(tempfile.mkdtemp(prefix=".linclf-download-", dir=existing))
+        if (root / CIFAR10.filename).is_file():  # an archive put there by hand: used if its MD5 is right
+            shutil.copyfile(root / CIFAR10.filename, tmp / CIFAR10.filename)
+        utils.download_and_extract_archive(CIFAR10.url, str(tmp), filename=CIFAR10.filename,
                                            md5=CIFAR10.tgz_md5)
+        if not (tmp / "cifar-10-batches-py").is_dir():
+            raise OSError("the archive holds no cifar-10-batches-py folder")
+        root.mkdir(parents=True, exist_ok=True)
+        for entry in tmp.iterdir():  # the extracted folder and the archive, beside what root holds
+            shutil.move(entry, root / entry.name)
     except Exception as exc:  # no network, proxy, disk full, bad archive: the advice is the same
         raise LinclfError(f"no CIFAR-10 found in '{root}' and the download failed "
                           f"({type(exc).__name__}: {exc}): {advice}") from exc
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _load_pickles(folder: Path, cache_dir, verify: bool, source: str) -> Cifar10:
+def _load_pickles(folder: Path, cache, verify: bool, source: str) -> Cifar10:
     """Train = data_batch_1..5 in order, test = test_batch, class names from batches.meta."""
     names = [*_BATCHES, "test_batch"]
     for name in names:
@@ -118,7 +143,7 @@ def _load_pickles(folder: Path, cache_dir, verify: bool, source: str) -> Cifar10
                     batch_size=len(batches[0][1]))
 
     # An entry written without the MD5 check must not satisfy a load that asks for it.
-    entry = _cached(cache_dir, "pickles", folder, names, build, extra=f"verified={verify}")
+    entry = cached(cache, "pickles", folder, names, build, extra=f"verified={verify}")
     return _dataset(entry, source)
 
 
@@ -147,7 +172,7 @@ def _read_class_names(meta: Path) -> list[str]:
     return [n.decode() if isinstance(n, bytes) else n for n in names]
 
 
-def _load_image_folder(root: Path, cache_dir, progress: bool) -> Cifar10:
+def _load_image_folder(root: Path, cache, progress: bool) -> Cifar10:
     """train/<class>/*.png|jpg|jpeg and test/<class>/*: every class folder, labels by CLASSES."""
     train, test = list_split(root, "train", CLASSES), list_split(root, "test", CLASSES)
 
@@ -155,38 +180,7 @@ def _load_image_folder(root: Path, cache_dir, progress: bool) -> Cifar10:
         return dict(read_image_folder(root, train, test, progress), classes=list(CLASSES))
 
     files = [f for split in (train, test) for class_files in split for f in class_files]
-    return _dataset(_cached(cache_dir, "imagefolder", root, files, build), "imagefolder")
-
-
-def _cached(cache_dir, kind: str, root: Path, files: list[str], build, extra="") -> dict:
-    """build()'s dict, or the same dict from cache_dir if none of `files` changed since.
-
-    files are paths relative to root. One cache file per (kind, resolved root) holds a
-    fingerprint of every file's path, size and mtime: a changed, added or removed file
-    rebuilds it in place, so stale copies never pile up.
-    """
-    if cache_dir is None:
-        return build()
-    name = hashlib.sha256(f"{kind}\n{root.resolve()}".encode()).hexdigest()[:16]
-    path = Path(cache_dir) / f"cifar10-{kind}-{name}.pt"
-    h = hashlib.sha256(f"{_CACHE_FORMAT}\n{extra}\n".encode())
-    for f in files:
-        st = os.stat(os.path.join(root, f))
-        h.update(f"{f}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
-    fingerprint = h.hexdigest()
-    try:
-        entry = torch.load(path, weights_only=True)
-    except Exception:  # missing, truncated or not a torch file: rebuild it, never an error
-        entry = None
-    if isinstance(entry, dict) and entry.get("fingerprint") == fingerprint:
-        return entry
-    entry = dict(build(), fingerprint=fingerprint)
-    try:  # atomically (temporary file + rename), so a reader never sees half a cache file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, lambda tmp: torch.save(entry, tmp))
-    except (OSError, RuntimeError):  # read-only or full disk: lose the speed-up, not the data
-        pass
-    return entry
+    return _dataset(cached(cache, "imagefolder", root, files, build), "imagefolder")
 
 
 def _dataset(entry: dict, source: str) -> Cifar10:

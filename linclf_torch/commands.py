@@ -42,8 +42,8 @@ def load(args, cfg, recorded=None):
     data_dir, verify, download = data_source(args, recorded)
     data = load_data(data_dir, split=cfg.split, n_val=cfg.n_val, classes=cfg.classes, image_size=cfg.image_size,
                      normalize=cfg.normalize, seed=cfg.seed, flip=cfg.flip > 0, device=resolve_device(cfg.device),
-                     dtype=cfg.torch_dtype, verify=verify, download=download, progress=not args.no_progress,
-                     **({"cache_dir": args.cache_dir} if args.cache_dir else {}))
+                     dtype=cfg.torch_dtype, verify=verify, download=download, cache_dir=args.cache_dir or "auto",
+                     progress=not args.no_progress)
     return data, {"data_dir": str(Path(data_dir).resolve()), "verify": verify}
 
 
@@ -102,7 +102,7 @@ def evaluate_command(args, configs):
     device = resolve_device(args.device or "auto")
     model, state = load_checkpoint(args.checkpoint, device)
     data_dir, verify, download = data_source(args, state.get("data") or recorded_data(state["path"]))
-    raw = load_cifar10(data_dir, verify=verify, download=download, **({"cache_dir": args.cache_dir} if args.cache_dir else {}))
+    raw = load_cifar10(data_dir, verify=verify, download=download, cache_dir=args.cache_dir or "auto")
     X, y = prepare_test(state, raw, device)
     pred = model.predict(X)
     K, classes = len(state["classes"]), state["classes"]

@@ -12,8 +12,13 @@ Preprocessing as in the reports: pixels to [0, 1], flattened channel-first
 (3×32×32 -> 3072, so a row of W reshapes to an image), then standardized with the mean and
 std of the training split only, applied to every split: per dimension (`pixel`, DD2424)
 or per colour channel (`channel`, INF265).
+Memory: the statistics come from running sums over chunks of images (`pixel_stats`), and each
+split is converted once, chunk by chunk, into its final tensor on the device (`features`):
+no float64 copy of the data, no temporaries the size of a split. The test split stays uint8
+until `Data.X_test` is first used.
 """
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import torch
 
@@ -24,17 +29,22 @@ from .errors import LinclfError
 
 @dataclass(frozen=True)
 class Data:
-    X_train: torch.Tensor                 # (n, d) standardized
+    X_train: torch.Tensor                 # (n, d) standardized, on the device
     y_train: torch.Tensor                 # (n,) int64
     X_val: torch.Tensor
     y_val: torch.Tensor
-    X_test: torch.Tensor
+    test_images: torch.Tensor             # (M, 3, H, W) uint8 on the CPU, standardized into X_test on first use
     y_test: torch.Tensor
     X_train_flipped: torch.Tensor | None  # (n, d): X_train mirrored left-right, for --flip
     mean: torch.Tensor                    # (3, H, W) (pixel) or (3, 1, 1) (channel) training statistics
     std: torch.Tensor                     # like mean
     classes: tuple
     image_shape: tuple                    # (3, H, W)
+
+    @cached_property
+    def X_test(self):
+        """(M, d) the test split standardized like the others, on their device; made once, when first used."""
+        return features(self.test_images, self.mean, self.std)
 
 
 def resolve_device(name):
@@ -78,57 +88,90 @@ def select(raw, classes=(), image_size=None):
 
 
 def split_indices(n_train, batch_size, split, n_val, seed=0):
-    """Indices (CPU int64) of the training and validation images, in training order."""
+    """The training and validation images, in training order: slices (a1, full) or CPU int64 indices."""
     if split == "a1":
         if n_train < 2 * batch_size:
             raise LinclfError(f"--split a1 needs two training batches but the data has {n_train} images")
-        return torch.arange(0, batch_size), torch.arange(batch_size, 2 * batch_size)
+        return slice(0, batch_size), slice(batch_size, 2 * batch_size)
     if split not in SPLITS:
         raise LinclfError(f"unknown --split {split!r}: choose one of {', '.join(SPLITS)}")
     if not 1 <= n_val < n_train:
         raise LinclfError(f"--n-val {n_val} must be between 1 and {n_train - 1} (the training images less one)")
     if split == "full":
-        return torch.arange(0, n_train - n_val), torch.arange(n_train - n_val, n_train)
+        return slice(0, n_train - n_val), slice(n_train - n_val, n_train)
     order = torch.randperm(n_train, generator=torch.Generator().manual_seed(seed))
     return order[n_val:], order[:n_val]
 
 
+CHUNK = 256  # images per step of pixel_stats and features: a few MB, cache-sized
+
+
+def pixel_stats(images, normalize="pixel", device="cpu"):
+    """Mean and std (unbiased, as torch.std) of images/255 over images (`pixel`) or over images
+    and positions (`channel`): float64 (3, H, W) or (3, 1, 1) on device, from running sums.
+
+    Math: with sums S₁ = Σ u and S₂ = Σ u² of the pixel values u over N entries,
+    mean = S₁/N and var = (S₂ − S₁·mean) / (N − 1), both divided by 255 (255²) for [0, 1].
+    For uint8 images every sum is an integer its type holds exactly (float32 below 2²⁴: at
+    most 256 values ≤ 255² per chunk; float64 below 2⁵³ across chunks), so the statistics are
+    the same in any order, on any device, and a constant pixel gets var = 0 exactly.
+    """
+    work = torch.float64 if images.is_floating_point() else torch.float32
+    s1 = s2 = 0
+    for lo in range(0, len(images), CHUNK):
+        u = images[lo:lo + CHUNK].to(device=device, dtype=work)  # (c, 3, H, W)
+        s1 = s1 + u.sum(0).double()                              # (3, H, W) sums per pixel
+        s2 = s2 + (u * u).sum(0).double()
+    N = len(images)
+    if normalize == "channel":  # every position of a channel is one more entry
+        s1, s2, N = s1.sum((1, 2), keepdim=True), s2.sum((1, 2), keepdim=True), N * s1[0].numel()
+    mean = s1 / N
+    var = (s2 - s1 * mean) / (N - 1)
+    return mean / 255, var.clamp(min=0).sqrt() / 255
+
+
 def features(images, mean, std):
-    """uint8 images (n, 3, H, W) -> standardized rows (n, 3·H·W), channel-first flattening."""
-    return ((images.to(mean.dtype) / 255 - mean) / std).flatten(1)  # (n, d)
+    """uint8 images (n, 3, H, W) -> standardized rows (n, 3·H·W) in mean's dtype, on mean's device.
+
+    ((images / 255 − mean) / std).flatten(1), channel-first, computed in place chunk by chunk
+    in the one tensor it returns: the same float operations, without temporaries.
+    """
+    X = torch.empty(images.shape, dtype=mean.dtype, device=mean.device)  # (n, 3, H, W)
+    for lo in range(0, len(images), CHUNK):
+        part = X[lo:lo + CHUNK]
+        part.copy_(images[lo:lo + CHUNK])
+        part.div_(255).sub_(mean).div_(std)
+    return X.flatten(1)  # (n, d)
 
 
 def prepare(raw, *, split="a1", n_val=1000, classes=(), image_size=None, normalize="pixel", seed=0,
             flip=False, device="cpu", dtype=torch.float32):
     """Select and resize, split, standardize with training statistics, move to `device` once."""
     raw = select(raw, classes, image_size)
+    for name in ("train", "test"):  # once, at load: training never checks its inputs again
+        images = getattr(raw, f"{name}_images")
+        if images.is_floating_point() and not torch.isfinite(images).all():
+            raise LinclfError(f"the {name} images hold NaN or inf values: pixels must be finite "
+                              "numbers in 0..255; check where the data came from")
     tr, va = split_indices(len(raw.train_labels), raw.batch_size, split, n_val, seed)
-    to_dev = dict(device=device)
-    train = raw.train_images[tr].to(**to_dev)                # (n, 3, H, W) uint8
-    pixels = train.to(torch.float64) / 255
-    dims = (0,) if normalize == "pixel" else (0, 2, 3)       # over images, or images and positions
-    mean = pixels.mean(dims, keepdim=True)[0]                # (3, H, W) or (3, 1, 1)
-    std = pixels.std(dims, keepdim=True)[0]
+    train = raw.train_images[tr]                             # (n, 3, H, W) uint8
+    mean, std = pixel_stats(train, normalize, device)
     std = torch.where(std > 0, std, torch.ones_like(std))   # a constant pixel carries no signal
     mean, std = mean.to(dtype), std.to(dtype)
-    data = Data(
+    own = dict(device=device, copy=True)  # never a view that keeps the whole (mapped) cache file
+    return Data(
         X_train=features(train, mean, std),
-        y_train=raw.train_labels[tr].to(**to_dev),
-        X_val=features(raw.train_images[va].to(**to_dev), mean, std),
-        y_val=raw.train_labels[va].to(**to_dev),
-        X_test=features(raw.test_images.to(**to_dev), mean, std),
-        y_test=raw.test_labels.to(**to_dev),
+        y_train=raw.train_labels[tr].to(**own),
+        X_val=features(raw.train_images[va], mean, std),
+        y_val=raw.train_labels[va].to(**own),
+        test_images=raw.test_images.to("cpu", copy=True),
+        y_test=raw.test_labels.to(**own),
         X_train_flipped=features(train.flip(-1), mean, std) if flip else None,  # mirrored: width reversed
         mean=mean, std=std, classes=tuple(raw.classes), image_shape=tuple(train.shape[1:]),
     )
-    for name in ("train", "val", "test"):  # once, at load: training never checks its inputs again
-        if not torch.isfinite(getattr(data, f"X_{name}")).all():
-            raise LinclfError(f"the {name} images hold NaN or inf values: pixels must be finite "
-                              "numbers in 0..255; check where the data came from")
-    return data
 
 
-def load_data(data_dir="data", *, verify=True, download=True, cache_dir="data/cache", progress=False, **options):
+def load_data(data_dir="data", *, verify=True, download=True, cache_dir="auto", progress=False, **options):
     """load_cifar10 + prepare(raw, **options): the one call the CLI and the experiments make."""
     raw = load_cifar10(data_dir, cache_dir=cache_dir, verify=verify, download=download, progress=progress)
     return prepare(raw, **options)

@@ -23,6 +23,8 @@ def parser(name, description):
                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="data", help="CIFAR-10 folder (see the README's Data section)")
     p.add_argument("--no-verify", action="store_true", help="accept pickles that differ from the official ones")
+    p.add_argument("--cache-dir", metavar="PATH", help="where decoded images are cached (default: beside the data "
+                   "when that folder is writable, else ~/.cache/linclf_torch)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--out", default=f"experiments/results/{name}", help="output folder (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out")
@@ -64,7 +66,8 @@ def script_main(body, build_parser, argv=None):
 def split_loader(args):
     """CIFAR-10 read once from --data-dir; get(split, n_val, flip) prepares each split once on --device."""
     device = resolve_device(args.device)
-    raw = load_cifar10(args.data_dir, verify=not args.no_verify, progress=not args.no_progress)
+    raw = load_cifar10(args.data_dir, verify=not args.no_verify, cache_dir=args.cache_dir or "auto",
+                       progress=not args.no_progress)
 
     @functools.cache
     def get(split="a1", n_val=1000, flip=False, dtype=torch.float32):

@@ -1,19 +1,32 @@
-"""CIFAR-10 from an image folder: train/<class>/ and test/<class>/ of 32x32 RGB PNG/JPEG files.
+"""CIFAR-10 from an image folder: train/<class>/ and test/<class>/ of 32x32 PNG/JPEG files.
 
-`list_split` names the files, sorted, class by class; `read_image_folder` decodes them and
-puts the training images in "batch order" (`batch_order`): five seeded, class-stratified
-pseudo-batches that stand in for data_batch_1..5. cifar.py caches the result.
+`list_split` names the files, sorted, class by class; `read_image_folder` decodes them (in
+parallel threads) and puts the training images in "batch order" (`batch_order`): five seeded,
+class-stratified pseudo-batches that stand in for data_batch_1..5. cifar.py caches the result.
+
+What a class folder may hold:
+- images: *.png, *.jpg, *.jpeg, in any letter case, symbolic links to them included. Every
+  pixel format becomes 8-bit RGB as torchvision's ImageReadMode.RGB and PIL's convert("RGB")
+  make it: grayscale repeated in the three channels, palette colours looked up, alpha
+  dropped, CMYK converted; 16-bit PNGs keep the high byte, v // 256, as torchvision's
+  to_dtype(scale=True) and PIL do.
+- skipped: hidden files and folders (.DS_Store, macOS's ._name.jpg AppleDouble files,
+  .ipynb_checkpoints), files with other suffixes (Thumbs.db, notes.txt).
+- refused with the file named: an empty file, a file that does not decode (truncated,
+  damaged, not an image), a size other than 32x32, a broken symbolic link, a file that
+  vanished or cannot be read.
 """
 import os
-import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from .errors import LinclfError
+from .progress import bar as progress_bar
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+BLOCK = 256  # files per task of the decoding threads
 
 
 def list_split(root: Path, split: str, classes: tuple[str, ...]) -> list[list[str]]:
@@ -22,7 +35,7 @@ def list_split(root: Path, split: str, classes: tuple[str, ...]) -> list[list[st
     if not split_dir.is_dir():
         raise LinclfError(f"{split_dir} is missing: an image-folder data set needs both "
                           "train/<class>/ and test/<class>/")
-    found = {e.name for e in os.scandir(split_dir) if e.is_dir()}
+    found = {e.name for e in os.scandir(split_dir) if e.is_dir() and not e.name.startswith(".")}
     expected = f"class folders must be exactly the {len(classes)} CIFAR-10 classes: {', '.join(classes)}"
     unknown = sorted(found - set(classes))
     if unknown:
@@ -31,12 +44,20 @@ def list_split(root: Path, split: str, classes: tuple[str, ...]) -> list[list[st
     for name in classes:
         if name not in found:
             raise LinclfError(f"missing class folder {split_dir / name}: {expected}")
-        files = sorted(f"{split}/{name}/{e.name}" for e in os.scandir(split_dir / name)
-                       if e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file())
+        files = sorted(f"{split}/{name}/{e.name}" for e in os.scandir(split_dir / name) if is_image(e))
         if not files:
             raise LinclfError(f"class folder {split_dir / name} holds no .png/.jpg/.jpeg image")
         files_per_class.append(files)
     return files_per_class
+
+
+def is_image(entry: os.DirEntry) -> bool:
+    """A visible file (or link to one) with an image suffix; a broken link to one is an error."""
+    if entry.name.startswith(".") or not entry.name.lower().endswith(IMAGE_SUFFIXES):
+        return False
+    if entry.is_symlink() and not os.path.exists(entry.path):
+        raise LinclfError(f"{entry.path} is a broken symbolic link: remove it or point it at the image")
+    return entry.is_file()  # not a folder named like an image
 
 
 def read_image_folder(root: Path, train: list[list[str]], test: list[list[str]], progress: bool) -> dict:
@@ -49,27 +70,73 @@ def read_image_folder(root: Path, train: list[list[str]], test: list[list[str]],
 
 
 def decode_split(root: Path, split: list[list[str]], progress: bool):
-    """Decode every file -> images (n, 3, 32, 32) uint8 and labels (n,) int64, folder order."""
-    # Imported here: a cached load never needs torchvision, which takes a second to import.
-    from torchvision.io import decode_image, read_file
+    """Decode every file -> images (n, 3, 32, 32) uint8 and labels (n,) int64, folder order.
+
+    Blocks of files are decoded by as many threads as the process may use cores: torchvision's
+    decoder releases the GIL. The first file that fails, in folder order, is the one named.
+    """
     paths = [os.path.join(root, f) for class_files in split for f in class_files]
     labels = torch.tensor([c for c, class_files in enumerate(split) for _ in class_files])
     images = torch.empty(len(paths), 3, 32, 32, dtype=torch.uint8)
-    # torchvision >= 0.29 warns on every call that these codecs move to TorchCodec (not a
-    # dependency here); they still work, and 60,000 copies of the notice help no one.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "The image decoding", DeprecationWarning)
-        for i, path in enumerate(tqdm(paths, desc="decoding images", disable=not progress)):
-            try:
-                image = decode_image(read_file(path))
-            except RuntimeError as exc:
-                raise LinclfError(f"cannot decode {path} as an image: remove it or replace it "
-                                  "with a 32x32 RGB PNG/JPEG") from exc
-            if image.shape != (3, 32, 32):
-                c, h, w = image.shape[-3:]  # an animated GIF has a frame dimension first
-                raise LinclfError(f"{path} is {w}x{h} with {c} channel(s), not 32x32 RGB")
-            images[i] = image
+    decode = image_decoder()
+
+    def decode_block(lo):
+        block = [decode_file(path, decode) for path in paths[lo:lo + BLOCK]]
+        images[lo:lo + len(block)] = torch.stack(block)  # one copy per block, not one per image
+        return len(block)
+
+    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    with ThreadPoolExecutor(workers) as pool, \
+            progress_bar(total=len(paths), desc="decoding images", unit="image", enabled=progress) as bar:
+        try:
+            for n in pool.map(decode_block, range(0, len(paths), BLOCK)):
+                bar.update(n)
+        except BaseException:  # a bad file or Ctrl-C: start no further block
+            pool.shutdown(cancel_futures=True)
+            raise
     return images, labels
+
+
+def image_decoder():
+    """torchvision's decoder, bytes (uint8 tensor) -> (3, H, W) RGB, as the op it registers.
+
+    torchvision.io.decode_image(data, ImageReadMode.RGB) calls this op after logging the
+    call and warning that the codecs move to TorchCodec (torchvision >= 0.29): Python work
+    on every call, which holds the GIL and took a third of the time per image.
+    """
+    # Imported here: a cached load never needs torchvision, which takes a second to import.
+    # Importing torchvision.io loads the library that registers torch.ops.image.
+    from torchvision.io import ImageReadMode
+    op, rgb = torch.ops.image.decode_image, ImageReadMode.RGB.value
+    return lambda data: op(data, rgb)
+
+
+def decode_file(path: str, decode) -> torch.Tensor:
+    """One image file -> (3, 32, 32) uint8 RGB (see the module docstring), or LinclfError naming it."""
+    try:
+        with open(path, "rb", buffering=0) as f:
+            data = bytearray(f.readall())  # writable, as torch.frombuffer wants
+    except FileNotFoundError:
+        raise LinclfError(f"{path} disappeared while the images were read (moved or deleted "
+                          "meanwhile?): run again once the folder is complete") from None
+    except OSError as exc:
+        raise LinclfError(f"cannot read {path} ({exc.strerror}): check its permissions, or remove it") from exc
+    if not data:
+        raise LinclfError(f"{path} is empty (0 bytes): remove it or replace it with a 32x32 PNG/JPEG")
+    try:
+        image = decode(torch.frombuffer(data, dtype=torch.uint8))
+    except RuntimeError as exc:
+        raise LinclfError(f"cannot decode {path} as an image (damaged, truncated or not a PNG/JPEG): "
+                          "remove it or replace it with a 32x32 PNG/JPEG") from exc
+    if image.dtype == getattr(torch, "uint16", None):  # a 16-bit PNG (torch >= 2.3, torchvision >= 0.21): high byte
+        image = (image.to(torch.int32) >> 8).to(torch.uint8)
+    if image.dtype != torch.uint8:
+        raise LinclfError(f"{path} decodes to {image.dtype} pixels, not 8 or 16 bits: save it as 8-bit PNG/JPEG")
+    if image.shape != (3, 32, 32):
+        c, h, w = image.shape[-3:]  # an animated GIF has a frame dimension first
+        raise LinclfError(f"{path} is {w}x{h} with {c} channel(s)" + (f", {image.shape[0]} frames" if image.ndim == 4
+                          else "") + ", not 32x32 RGB: resize it, or remove it")
+    return image
 
 
 def batch_order(labels: torch.Tensor, n_batches: int = 5, seed: int = 0) -> torch.Tensor:

@@ -34,6 +34,13 @@ class LogLines:
     def update(self, n=1):
         self.n += n
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:  # a failure says its own one line
+            self.close()
+
     def set_postfix(self, **values):
         now = time.perf_counter()
         fields = "  ".join(f"{k.replace('_', ' ')} {v}" for k, v in values.items())

@@ -6,6 +6,8 @@ within an epoch or two, so tests that train on this data can expect accuracy far
 chance (0.1), while no two images are the same.
 """
 import pickle
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +76,24 @@ def write_image(path, image):
     """Write a (C, H, W) uint8 tensor (C = 1 or 3) as PNG or JPEG, chosen by the path's suffix."""
     array = image.permute(1, 2, 0).numpy()  # (H, W, C), PIL's layout
     Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(path, quality=95)
+
+
+def write_png16(path, image):
+    """Write a (C, H, W) uint16 tensor as a 16-bit PNG: C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
+
+    PIL writes no 16-bit colour PNGs, so this follows the PNG specification directly:
+    signature, IHDR (bit depth 16), one zlib stream of rows of big-endian samples, each row
+    after a filter byte 0, and IEND; every chunk is length, type, data, CRC-32.
+    """
+    C, H, W = image.shape
+    rows = image.permute(1, 2, 0).numpy().astype(">u2")  # (H, W, C), big-endian
+    raw = b"".join(b"\x00" + row.tobytes() for row in rows)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", W, H, 16, {1: 0, 2: 4, 3: 2, 4: 6}[C], 0, 0, 0)
+    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+                           + chunk(b"IEND", b""))
 
 
 def _dump(path, obj):

@@ -10,6 +10,7 @@ import pickle
 import shutil
 import struct
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -207,17 +208,12 @@ def bad_size(path):
     write_image(path, torch.zeros(3, 32, 31, dtype=torch.uint8))
 
 
-def grayscale(path):
-    write_image(path, torch.zeros(1, 32, 32, dtype=torch.uint8))
-
-
 def not_an_image(path):
     path.write_text("hello")
 
 
 @pytest.mark.parametrize("write, error", [
-    (bad_size, r"train/cat/bad\.png is 31x32 with 3 channel"),
-    (grayscale, r"train/cat/bad\.png is 32x32 with 1 channel"),
+    (bad_size, r"train/cat/bad\.png is 31x32 with 3 channel\(s\), not 32x32 RGB"),
     (not_an_image, r"cannot decode .*train/cat/bad\.png"),
 ])
 def test_bad_image_names_the_file(tmp_path, write, error):
@@ -264,26 +260,86 @@ def test_empty_data_dir_downloads_through_torchvision(tmp_path, monkeypatch):
     assert again.source == "pickles" and len(calls) == 1  # now found on disk
 
 
-def test_failed_download_says_what_to_do(tmp_path, monkeypatch):
-    def offline(*args, **kwargs):
-        raise OSError("no network")
+def offline(url, download_root, **kwargs):
+    """torchvision's downloader without network: it creates the folder, then fails."""
+    os.makedirs(download_root, exist_ok=True)
+    raise OSError("no network")
+
+
+def listing(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("data_dir", ["data", "data/typo/nested"])
+def test_failed_download_creates_nothing_and_says_what_to_do(tmp_path, monkeypatch, data_dir):
     monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", offline)
     with pytest.raises(LinclfError, match=r"download failed \(OSError: no network\).*--data-dir"):
+        load_cifar10(tmp_path / data_dir, cache_dir=None)
+    assert listing(tmp_path) == []  # neither the folder, nor its parents, nor a temporary folder
+
+
+def test_download_into_an_existing_empty_folder_leaves_nothing_else(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", offline)
+    with pytest.raises(LinclfError, match="download failed"):
         load_cifar10(tmp_path / "data", cache_dir=None)
+    assert listing(tmp_path) == ["data"]
 
 
-@pytest.mark.parametrize("make, state", [
-    (lambda p: None, "does not exist"),
-    (lambda p: p.mkdir(), "is empty"),
-    (lambda p: (p.mkdir(), (p / "notes.txt").write_text("hi")),
-     "holds neither cifar-10-batches-py/ nor train/ and test/"),
-    (lambda p: p.write_text("not a folder"), "is not a folder"),
+def test_interrupted_download_leaves_no_partial_folder(tmp_path, monkeypatch):
+    def half(url, download_root, **kwargs):
+        (Path(download_root) / "cifar-10-batches-py").mkdir()
+        (Path(download_root) / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"half a file")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", half)
+    with pytest.raises(KeyboardInterrupt):
+        load_cifar10(tmp_path / "data", cache_dir=None)
+    assert listing(tmp_path) == []
+
+
+def test_download_lands_in_place_with_the_archive_beside_it(tmp_path, monkeypatch):
+    def download(url, download_root, filename=None, md5=None, **kwargs):
+        (Path(download_root) / filename).write_bytes(b"the archive")
+        write_pickles(download_root)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", download)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "notes.txt").write_text("mine")
+    d = load_cifar10(tmp_path / "data", cache_dir=None, verify=False)
+    assert d.source == "torchvision" and d.train_images.shape == (100, 3, 32, 32)
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
+        "cifar-10-batches-py", "cifar-10-python.tar.gz", "notes.txt"]
+    assert listing(tmp_path / "data" / "cifar-10-batches-py") == listing(write_pickles(tmp_path / "ref"))
+
+
+def test_an_archive_put_in_the_folder_by_hand_is_offered_to_torchvision(tmp_path, monkeypatch):
+    seen = []
+
+    def download(url, download_root, filename=None, md5=None, **kwargs):
+        seen.append((Path(download_root) / filename).read_bytes())  # torchvision checks its MD5
+        write_pickles(download_root)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", download)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / CIFAR10.filename).write_bytes(b"copied by hand")
+    load_cifar10(tmp_path / "data", cache_dir=None, verify=False)
+    assert seen == [b"copied by hand"]
+
+
+@pytest.mark.parametrize("make, data_dir, download, state", [
+    (lambda p: None, "data", False, "'[^']*data' does not exist and downloading is off"),
+    (lambda p: (p / "data").mkdir(), "data", False, "'[^']*data' is empty and downloading is off"),
+    (lambda p: ((p / "data").mkdir(), (p / "data" / "notes.txt").write_text("hi")), "data", False,
+     "'[^']*data' holds neither cifar-10-batches-py/ nor train/ and test/ and downloading is off"),
+    # Not a folder: refused before any download (the downloader is None: calling it would fail)
+    (lambda p: (p / "data").write_text("not a folder"), "data", True, "'[^']*data' is not a folder"),
+    (lambda p: (p / "file").write_text("x"), "file/data", True, "'[^']*file' is not a folder"),
 ])
-def test_no_data_without_download_gives_advice(tmp_path, monkeypatch, make, state):
+def test_no_data_gives_advice_and_creates_nothing(tmp_path, monkeypatch, make, data_dir, download, state):
     monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", None)
-    make(tmp_path / "data")
-    with pytest.raises(LinclfError, match=f"{state} and downloading is off: put .*--data-dir"):
-        load_cifar10(tmp_path / "data", cache_dir=None, download=False)
+    make(tmp_path)
+    before = listing(tmp_path)
+    with pytest.raises(LinclfError, match=f"no CIFAR-10 found: {state}: put .*--data-dir"):
+        load_cifar10(tmp_path / data_dir, cache_dir=None, download=download)
+    assert listing(tmp_path) == before
 
 
 # ------------------------------------------------------------------------------------- cache

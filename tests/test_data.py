@@ -1,5 +1,9 @@
-"""Data options: class subsets, resizing, per-channel standardization, the random split, and
-a checkpoint's test split preprocessed exactly as in training."""
+"""Data options: class subsets, resizing, per-channel standardization, the random split, a
+checkpoint's test split preprocessed exactly as in training, and the streaming preparation
+(chunked statistics, in-place conversion, the test split on first use) against the plain
+float64 formula."""
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -80,3 +84,76 @@ def test_checkpoint_of_classes_the_data_lacks_is_refused(raw):
     state = {"classes": ["automobile", "dragon"], "image_shape": [3, 32, 32], "config": {}, "path": "model.pt"}
     with pytest.raises(LinclfError, match="model.pt was trained on the classes automobile, dragon"):
         prepare_test(state, raw)
+
+
+# ------------------------------------------------- streaming preparation vs the plain formula
+
+U = 2.0 ** -24  # float32's unit roundoff (half its machine epsilon)
+
+
+def reference(raw, tr, va, normalize):
+    """The preparation as plainly written, all in float64: statistics of the training split,
+    (u / 255 − mean) / std for every split."""
+    train = raw.train_images[tr].double() / 255
+    dims = (0,) if normalize == "pixel" else (0, 2, 3)
+    mean, std = train.mean(dims, keepdim=True)[0], train.std(dims, keepdim=True)[0]
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    X = {name: images.double() / 255 for name, images in
+         (("train", raw.train_images[tr]), ("val", raw.train_images[va]), ("test", raw.test_images))}
+    return mean, std, X
+
+
+@pytest.mark.parametrize("normalize", ["pixel", "channel"])
+@pytest.mark.parametrize("split", ["a1", "full", "random"])
+def test_float32_preparation_equals_the_float64_formula_to_float32_rounding(raw, split, normalize):
+    """Each element of X = fl(fl(fl(a) − m) / s) with a = u/255, m and s rounded to float32,
+    is within U·((|a| + |m| + |a − m|)/s + 2|X|) of the exact value (one rounding each of a, m,
+    s, the difference and the quotient, first order in U); 1.5x that for the float64 reference."""
+    data = prepare(raw, split=split, n_val=30, normalize=normalize, flip=True)
+    tr, va = split_indices(len(raw.train_labels), raw.batch_size, split, 30)
+    mean, std, a = reference(raw, tr, va, normalize)
+    # float32 roundings of float64 statistics that agree with the formula's to a few float64 ulps
+    assert data.mean.dtype == torch.float32
+    assert ((data.mean.double() - mean).abs() <= 1.01 * U * mean.abs()).all()
+    assert ((data.std.double() - std).abs() <= 1.01 * U * std).all()
+    a["flipped"] = raw.train_images[tr].flip(-1).double() / 255
+    for name, X32 in (("train", data.X_train), ("val", data.X_val), ("test", data.X_test),
+                      ("flipped", data.X_train_flipped)):
+        X = ((a[name] - mean) / std).flatten(1)
+        bound = U * (((a[name].abs() + mean.abs() + (a[name] - mean).abs()) / std).flatten(1) + 2 * X.abs())
+        assert X32.dtype == torch.float32 and X32.shape == X.shape, name
+        assert ((X32.double() - X).abs() <= 1.5 * bound).all(), name
+
+
+def test_float64_preparation_equals_the_formula(raw):
+    data = prepare(raw, split="full", n_val=30, dtype=torch.float64)
+    mean, std, a = reference(raw, slice(0, 170), slice(170, 200), "pixel")
+    assert torch.allclose(data.mean, mean, rtol=1e-14, atol=0) and torch.allclose(data.std, std, rtol=1e-14, atol=0)
+    assert torch.allclose(data.X_train, ((a["train"] - mean) / std).flatten(1), rtol=1e-13, atol=1e-13)
+
+
+def test_a_constant_pixel_has_std_one_exactly(raw):
+    images = raw.train_images.clone()
+    images[:, 1, 4, 7] = 77  # the same value in every training image
+    data = prepare(replace(raw, train_images=images), split="full", n_val=30, dtype=torch.float64)
+    assert data.std[1, 4, 7] == 1 and data.mean[1, 4, 7] == 77 / 255
+    assert (data.X_train.reshape(-1, 3, 32, 32)[:, 1, 4, 7] == 0).all()
+
+
+def test_the_test_split_is_standardized_on_first_use_only(raw):
+    data = prepare(raw, split="a1")
+    assert "X_test" not in vars(data) and data.test_images.dtype == torch.uint8
+    X = data.X_test
+    assert data.X_test is X  # made once
+    assert torch.equal(X, prepare(raw, split="a1").X_test)
+    assert X.shape == (len(raw.test_labels), 3072) and torch.equal(data.y_test, raw.test_labels)
+
+
+def test_statistics_are_the_same_in_any_chunking(raw, monkeypatch):
+    """Integer sums are exact, so the order of summation cannot change them."""
+    import linclf_torch.data as data_module
+    whole = prepare(raw, split="full", n_val=30, normalize="channel")
+    monkeypatch.setattr(data_module, "CHUNK", 7)
+    chunked = prepare(raw, split="full", n_val=30, normalize="channel")
+    assert torch.equal(whole.mean, chunked.mean) and torch.equal(whole.std, chunked.std)
+    assert torch.equal(whole.X_train, chunked.X_train)

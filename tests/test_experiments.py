@@ -26,7 +26,7 @@ def folder(tmp_path_factory):
 
 def quick(name, folder, tmp_path, monkeypatch, *extra, figures=()):
     """Run the script with --quick; check and return its results.json, report.md and folder."""
-    monkeypatch.chdir(tmp_path)  # the decoded-image cache goes to tmp_path/data/cache
+    monkeypatch.chdir(tmp_path)  # anything a script wrote to its working folder would land here
     out = tmp_path / "out"
     argv = ["--data-dir", str(folder), "--device", "cpu", "--quick", "--no-progress", "--out", str(out), *extra]
     assert script(name).main(argv) == 0

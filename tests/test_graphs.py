@@ -38,8 +38,9 @@ def toy_data(device="cpu", n=50, seed=0):
     y, y_val = torch.randint(K, (n,), generator=g), torch.randint(K, (20,), generator=g)
     stats = torch.zeros(3, 2, 2, dtype=torch.float64)
     to = lambda t: t.to(device)
-    return Data(to(X), to(y), to(X_val), to(y_val), to(X_val), to(y_val), to(X_flipped), stats, stats + 1,
-                tuple("abc"), (3, 2, 2))
+    return Data(X_train=to(X), y_train=to(y), X_val=to(X_val), y_val=to(y_val),
+                test_images=torch.zeros(20, 3, 2, 2, dtype=torch.uint8), y_test=to(y_val), X_train_flipped=to(X_flipped),
+                mean=stats, std=stats + 1, classes=tuple("abc"), image_shape=(3, 2, 2))  # the test split is never used
 
 
 def trained(cfg, data, graphs):

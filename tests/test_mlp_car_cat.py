@@ -16,7 +16,7 @@ def load_script():
 
 
 def test_quick_run_writes_the_table_figures_and_one_test_evaluation(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)  # the decoded-image cache goes to ./data/cache
+    monkeypatch.chdir(tmp_path)  # anything the script wrote to its working folder would land here
     root = write_pickles(tmp_path / "cifar", n_per_batch=40)  # 4 images of each class per batch
     out = tmp_path / "out"
     assert load_script().main(["--data-dir", str(root), "--no-verify", "--device", "cpu", "--out", str(out),

@@ -34,7 +34,9 @@ def toy_data(gen, n=50, d=12, K=3):
     X = torch.randn(n, d, generator=gen, dtype=torch.float64)
     y = torch.randint(K, (n,), generator=gen)
     stats = torch.zeros(3, 2, 2, dtype=torch.float64)
-    return Data(X, y, X[:10], y[:10], X[:10], y[:10], None, stats, stats + 1, tuple("abc"), (3, 2, 2))
+    return Data(X_train=X, y_train=y, X_val=X[:10], y_val=y[:10], test_images=torch.zeros(10, 3, 2, 2, dtype=torch.uint8),
+                y_test=y[:10], X_train_flipped=None, mean=stats, std=stats + 1, classes=tuple("abc"),
+                image_shape=(3, 2, 2))  # the test split is never used
 
 
 def torch_reference(model):

@@ -178,3 +178,8 @@ def test_a_log_gets_one_plain_line_per_epoch(pickles, tmp_path, capsys):
     assert all("cost" in line and "val acc" in line and line.endswith(" s") for line in lines)
     assert train(pickles, tmp_path / "quiet", "--no-progress") == 0
     assert capsys.readouterr().err == ""
+
+
+def test_cache_dir_flag_puts_the_decoded_images_there(pickles, tmp_path):
+    assert train(pickles, tmp_path / "run", "--no-progress", "--cache-dir", str(tmp_path / "mycache")) == 0
+    assert len(list((tmp_path / "mycache").glob("*.pt"))) == 1

@@ -1,0 +1,166 @@
+"""The decoded-image cache: where it lives (keyed by the data, never by the current folder),
+and what happens when its file is damaged."""
+import stat
+
+import pytest
+import torch
+
+from linclf_torch import imagefolder
+from linclf_torch.cache import cache_folder
+from linclf_torch.cifar import load_cifar10
+from synthetic import write_image_folder, write_pickles
+
+
+@pytest.fixture
+def homes(tmp_path, monkeypatch):
+    """XDG_CACHE_HOME and HOME in tmp_path, so that no test writes into the real ones."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """How many times the image folder was decoded."""
+    calls = []
+    decode = imagefolder.read_image_folder
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return decode(*args, **kwargs)
+    monkeypatch.setattr("linclf_torch.cifar.read_image_folder", counting)
+    return calls
+
+
+def files(folder):
+    return sorted(p.name for p in folder.rglob("*.pt")) if folder.exists() else []
+
+
+def read_only(folder):
+    """Mode r-x for everyone, folder and all below: read-only by intent, even for root."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def test_two_working_directories_decode_once(homes, monkeypatch, decodes):
+    root = write_image_folder(homes / "images")
+    for cwd, path in (("a", "../images"), ("b/c", "../../images")):
+        (homes / cwd).mkdir(parents=True)
+        monkeypatch.chdir(homes / cwd)
+        d = load_cifar10(path)
+        assert d.train_images.shape == (100, 3, 32, 32)
+    assert len(decodes) == 1
+    assert len(files(root / "cache")) == 1 and not (homes / "a" / "data").exists()
+
+
+def test_writable_data_folder_keeps_its_cache_inside(homes):
+    root = write_image_folder(homes / "images")
+    assert cache_folder("auto", root) == root / "cache"
+    load_cifar10(root)
+    assert len(files(root / "cache")) == 1 and files(homes / "xdg") == []
+
+
+def test_read_only_data_folder_is_never_written_the_user_cache_is(homes, decodes):
+    root = write_image_folder(homes / "images")
+    before = sorted(p for p in root.rglob("*"))
+    read_only(root)
+    assert not root.stat().st_mode & 0o222
+    assert cache_folder("auto", root) == homes / "xdg" / "linclf_torch"
+    load_cifar10(root)
+    load_cifar10(root)
+    assert sorted(p for p in root.rglob("*")) == before and len(decodes) == 1
+    assert len(files(homes / "xdg" / "linclf_torch")) == 1
+
+
+def test_read_only_cache_folder_inside_writable_data_folder(homes):
+    root = write_image_folder(homes / "images")
+    (root / "cache").mkdir()
+    read_only(root / "cache")
+    assert cache_folder("auto", root) == homes / "xdg" / "linclf_torch"
+
+
+@pytest.mark.parametrize("xdg", [None, "", "relative/path"])
+def test_without_a_usable_xdg_cache_home_the_cache_is_under_home(homes, monkeypatch, xdg):
+    """The XDG spec: unset, empty or relative means ~/.cache."""
+    if xdg is None:
+        monkeypatch.delenv("XDG_CACHE_HOME")
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    root = write_pickles(homes / "pickles").parent
+    read_only(root)
+    load_cifar10(root, verify=False)
+    assert len(files(homes / "home" / ".cache" / "linclf_torch")) == 1
+
+
+def test_a_given_folder_and_none(homes):
+    root = write_image_folder(homes / "images")
+    load_cifar10(root, cache_dir=homes / "mine")
+    assert len(files(homes / "mine")) == 1
+    load_cifar10(root, cache_dir=None)
+    assert files(root) == [] and files(homes / "xdg") == [] and files(homes / "home") == []
+
+
+# ------------------------------------------------------------------------------------ damage
+
+def flip_bytes_inside(path, image):
+    """Change 3 bytes in the middle of one stored image (found by its bytes in the file)."""
+    raw = bytearray(path.read_bytes())
+    at = raw.find(image.numpy().tobytes())
+    assert at > 0
+    for i in (100, 101, 2000):
+        raw[at + i] ^= 0x5A
+    path.write_bytes(raw)
+
+
+def test_damaged_cache_is_rebuilt_with_one_line(homes, capsys, decodes):
+    root = write_image_folder(homes / "images")
+    first = load_cifar10(root)
+    [path] = (root / "cache").iterdir()
+    flip_bytes_inside(path, first.train_images[7])
+    second = load_cifar10(root)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.count("is damaged") == 1
+    assert f"linclf: the decoded-image cache {path} is damaged (checksum mismatch); rebuilding it" in err
+    assert torch.equal(second.train_images, first.train_images) and torch.equal(second.test_images, first.test_images)
+    assert len(decodes) == 2
+    third = load_cifar10(root)  # the rebuilt file is whole again
+    assert capsys.readouterr().err == "" and len(decodes) == 2
+    assert torch.equal(third.train_images, first.train_images)
+
+
+def test_damaged_pickle_cache_is_rebuilt(homes, capsys):
+    folder = write_pickles(homes / "data")
+    first = load_cifar10(folder, verify=False)
+    [path] = (folder / "cache").iterdir()
+    flip_bytes_inside(path, first.test_images[3])
+    assert torch.equal(load_cifar10(folder, verify=False).test_images, first.test_images)
+    assert "checksum mismatch" in capsys.readouterr().err
+
+
+def test_truncated_cache_is_rebuilt_with_one_line(homes, capsys):
+    root = write_image_folder(homes / "images")
+    first = load_cifar10(root)
+    [path] = (root / "cache").iterdir()
+    path.write_bytes(path.read_bytes()[:5000])
+    assert torch.equal(load_cifar10(root).train_images, first.train_images)
+    assert "is damaged (not a readable torch file)" in capsys.readouterr().err
+
+
+def test_loaded_data_holds_no_view_of_the_mapped_cache_file(homes, monkeypatch):
+    """The cache is memory-mapped; what prepare keeps must be its own memory, or the whole
+    file stays mapped for the run."""
+    from linclf_torch import cache
+    from linclf_torch.data import load_data
+    root = write_image_folder(homes / "images")
+    load_data(root)
+    read, mapped = cache.read, []
+
+    def recording(path):
+        entry = read(path)
+        mapped.extend((t.data_ptr(), t.data_ptr() + t.nbytes) for t in entry.values() if isinstance(t, torch.Tensor))
+        return entry
+    monkeypatch.setattr(cache, "read", recording)
+    data = load_data(root)
+    assert len(mapped) == 4
+    for t in (data.X_train, data.y_train, data.X_val, data.y_val, data.test_images, data.y_test, data.X_test):
+        assert not any(lo <= t.data_ptr() < hi for lo, hi in mapped)
