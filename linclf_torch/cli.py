@@ -15,6 +15,7 @@ from .data import load_data, resolve_device
 from .errors import LinclfError
 from .files import check_out_dir
 from .grid import expand_grid, run_grid, write_grid
+from .nn import accuracy
 from .resume import resume_config
 from .run import Interrupted, run
 from .threads import add_threads_flag, set_threads
@@ -178,7 +179,7 @@ def evaluate_command(args):
     pred = model.predict(X)
     K, classes = len(state["classes"]), state["classes"]
     C = confusion_matrix(y, pred, K).tolist()
-    print(f"test accuracy {(pred == y).double().mean().item():.4f} on {len(y)} images")
+    print(f"test accuracy {accuracy(pred, y).item():.4f} on {len(y)} images")
     width = max(len(c) for c in classes)
     print(" " * width + "  predicted: " + " ".join(f"{c[:5]:>5}" for c in classes))
     for c, row in zip(classes, C):

@@ -19,11 +19,11 @@ import torch
 
 from .checkpoint import read_checkpoint, save_checkpoint
 from .files import save_figure, save_json
-from .models import build_model
 from .plots import curves_figure, weights_figure
 from .resume import restore
 from .state import TrainState
-from .train import accuracy, train
+from .nn import accuracy
+from .train import build_model, train
 
 
 class Interrupted(KeyboardInterrupt):
@@ -66,7 +66,7 @@ def env_info(device):
 def final_metrics(model, data, history):
     """Accuracies after training: train and val from the last epoch, test measured here, once."""
     return {"train_acc": history[-1]["train_acc"], "val_acc": history[-1]["val_acc"],
-            "test_acc": accuracy(model, data.X_test, data.y_test)}
+            "test_acc": accuracy(model.predict(data.X_test), data.y_test).item()}
 
 
 def run(cfg, data, out=None, *, progress=True, resume=None, source=None):
