@@ -67,6 +67,7 @@ class StackedClassifier:
         self.params = {k: torch.stack([m.params[k] for m in models]) for k in models[0].params}  # (G, ...)
         W = self.params[self.layers[0][0]]
         self.lam = torch.tensor([m.lam for m in models], dtype=W.dtype, device=W.device)  # (G,)
+        self.any_lam = any(m.lam for m in models)  # known here: asking the tensor would sync
         self.losses = loss_runs([m.loss_name for m in models])
 
     def forward(self, X):
@@ -89,7 +90,7 @@ class StackedClassifier:
             else:
                 da, dW, grads[b] = vmap(linear_backward)(dh, cache)     # (G, n, in), (G, out, in), (G, out)
                 dh = relu_backward(da, relu_cache)                      # (G, n, in)
-            grads[w] = dW.addcmul_(lam, self.params[w], value=2)       # (G, out, in): dW + 2λW, in place
+            grads[w] = dW.addcmul_(lam, self.params[w], value=2) if self.any_lam else dW  # (G, out, in): + 2λW
         return {k: grads[k] for k in self.params}
 
     def gradients(self, X, y):

@@ -8,8 +8,8 @@ from linclf_torch.nn.models import LinearClassifier, MLPClassifier
 from linclf_torch.nn.optim import SGD
 from linclf_torch.stacked import StackedClassifier, StackedSGD, loss_runs, wide_linear_backward, wide_linear_forward
 
-# (loss, λ) of G = 4 configurations: each loss one slice (as grid.py sorts them), λ zero and not
-CONFIGS = [("ce", 0.0), ("ce", 0.1), ("mbce", 0.0), ("mbce", 2.0)]
+# the losses of G = 4 configurations: each loss one slice, as grid.py sorts them
+LOSS_NAMES = ["ce", "ce", "mbce", "mbce"]
 
 
 def test_wide_linear_layer_matches_autograd(gen):
@@ -45,7 +45,8 @@ def test_loss_runs_are_slices_of_equal_names():
 
 
 @pytest.mark.parametrize("hidden", [None, (6, 3)])
-def test_stacked_models_equal_each_model_alone(hidden, gen):
+@pytest.mark.parametrize("lams", [(0.0, 0.1, 0.0, 2.0), (0.0, 0.0, 0.0, 0.0)])
+def test_stacked_models_equal_each_model_alone(hidden, lams, gen):
     """Linear or MLP, per-configuration loss and λ, sharing X (n, d): gradients, loss, cost and
     accuracy of the stack against each nn model (the float sums differ only in order)."""
     n, d, K = 7, 5, 4
@@ -53,23 +54,23 @@ def test_stacked_models_equal_each_model_alone(hidden, gen):
     y = torch.randint(K, (n,), generator=gen)
     if hidden is None:
         models = [LinearClassifier(d, K, loss=loss, lam=lam, generator=gen, std=1.0, dtype=torch.float64)
-                  for loss, lam in CONFIGS]
+                  for loss, lam in zip(LOSS_NAMES, lams)]
         for m in models:  # non-zero biases: zeros hide bugs
             m.params["b"] = torch.randn(K, generator=gen, dtype=torch.float64)
     else:
         models = [MLPClassifier(d, hidden, K, loss=loss, lam=lam, generator=gen, dtype=torch.float64)
-                  for loss, lam in CONFIGS]
+                  for loss, lam in zip(LOSS_NAMES, lams)]
     stacked = StackedClassifier(models)
     grads = stacked.gradients(X, y)
     loss, cost, acc = stacked.evaluate(X, y)
-    assert loss.shape == cost.shape == acc.shape == (len(CONFIGS),)
+    assert loss.shape == cost.shape == acc.shape == (len(models),)
     for g, model in enumerate(models):
         for name, value in model.gradients(X, y).items():
             assert value.abs().max() > 0, f"{name}: zero gradient, the check would be empty"
             assert_close(f"{name}[{g}]", grads[name][g], value, tol=1e-12)
         for what, mine, alone in zip(("loss", "cost", "accuracy"), (loss, cost, acc), model.evaluate(X, y)):
             assert_close(f"{what}[{g}]", mine[g], alone, tol=1e-12)
-    assert len({round(c, 6) for c in cost.tolist()}) == len(CONFIGS)  # the configurations really differ
+    assert len({round(c, 6) for c in cost.tolist()}) == len(models)  # the configurations really differ
     stacked.unstack()
     for g, model in enumerate(models):
         assert model.params["b" if hidden is None else "b1"].data_ptr() == stacked.params[stacked.layers[0][1]][g].data_ptr()
