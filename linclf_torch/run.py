@@ -19,10 +19,10 @@ import torch
 
 from .checkpoint import read_checkpoint, save_checkpoint
 from .files import save_figure, save_json
+from .nn import accuracy
 from .plots import curves_figure, weights_figure
 from .resume import restore
 from .state import TrainState
-from .nn import accuracy
 from .train import build_model, train
 
 
