@@ -6,7 +6,8 @@ from helpers import assert_close
 from linclf_torch.nn.losses import LOSSES
 from linclf_torch.nn.models import LinearClassifier, MLPClassifier
 from linclf_torch.nn.optim import SGD
-from linclf_torch.stacked import StackedClassifier, StackedSGD, loss_runs, wide_linear_backward, wide_linear_forward
+from linclf_torch.stacked import (StackedClassifier, StackedSGD, batched_linear_backward, batched_linear_forward,
+                                  loss_runs, wide_linear_backward, wide_linear_forward)
 
 # the losses of G = 4 configurations: each loss one slice, as grid.py sorts them
 LOSS_NAMES = ["ce", "ce", "mbce", "mbce"]
@@ -25,6 +26,20 @@ def test_wide_linear_layer_matches_autograd(gen):
     dW, db = wide_linear_backward(dout, cache)
     assert_close("W", dW, W.grad, tol=1e-12)
     assert_close("b", db, b.grad, tol=1e-12)
+
+
+def test_batched_linear_layer_matches_autograd(gen):
+    """G layers, each on its own input (an MLP's later layers), with llm.c's fake loss."""
+    n, m, K, G = 7, 5, 4, 3
+    H = torch.randn(G, n, m, generator=gen, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(G, K, m, generator=gen, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(G, K, generator=gen, dtype=torch.float64, requires_grad=True)
+    out, cache = batched_linear_forward(H, W, b)
+    assert out.shape == (G, n, K)
+    dout = torch.randn(out.shape, generator=gen, dtype=torch.float64)
+    (out * dout).sum().backward()
+    for name, mine, ref in zip("HWb", batched_linear_backward(dout, cache), (H.grad, W.grad, b.grad)):
+        assert_close(name, mine, ref, tol=1e-12)
 
 
 @pytest.mark.parametrize("loss", ["ce", "mbce"])
