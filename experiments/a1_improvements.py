@@ -40,14 +40,13 @@ import sys
 import time
 from dataclasses import asdict, replace
 
-from linclf_torch.experiment import (ACCURACY_HEADERS, accuracy_row, markdown_table, parser, pct, script_main,
-                                     split_loader, write_outputs)
-from linclf_torch.config import expand_grid
+from linclf_torch.config import TrainConfig, expand_grid
+from linclf_torch.experiment import ACCURACY_HEADERS, accuracy_row, parser, script_main, split_loader, write_outputs
 from linclf_torch.grid import grid_table, ranking, run_grid
+from linclf_torch.nn import accuracy
 from linclf_torch.plots import curves_rows, grid_heatmaps
 from linclf_torch.run import run
-from linclf_torch.config import TrainConfig
-from linclf_torch.train import accuracy
+from linclf_torch.tables import markdown_table, pct
 
 GRID = {"eta": [0.001, 0.005, 0.01], "lam": [0.0, 0.001, 0.1, 1.0], "batch_size": [50, 100, 200]}
 DECAYS = {"none": "none", "step": "step:10:0.1", "plateau": "plateau:2:0.1"}
@@ -84,7 +83,7 @@ def body(args):
     order = ranking(grid)
     best = order[0]
     strategies["c"] = {**grid[best], "final": {**grid[best]["final"],
-                                               "test_acc": accuracy(models[best], a1.X_test, a1.y_test)},
+                                               "test_acc": accuracy(models[best].predict(a1.X_test), a1.y_test).item()},
                        "wall_time_s": time.perf_counter() - start}  # the whole search
     best_cfg = configs[best]
     strategy("d", replace(best_cfg, decay=decays["step"]), a1)

@@ -29,11 +29,11 @@ wall time 20 s in the script (27 s with Python start-up).
 import sys
 from dataclasses import replace
 
-from linclf_torch.experiment import (ACCURACY_HEADERS, accuracy_row, markdown_table, parser, script_main,
-                                     split_loader, write_outputs)
+from linclf_torch.experiment import ACCURACY_HEADERS, accuracy_row, parser, script_main, split_loader, write_outputs
 from linclf_torch.plots import curves_rows, weights_rows
 from linclf_torch.run import run
 from linclf_torch.config import TrainConfig
+from linclf_torch.tables import markdown_table
 
 SETTINGS = [(0.1, 0.0), (0.001, 0.0), (0.001, 0.1), (0.001, 1.0)]  # (eta, lam) of settings 1-4
 # The reports' numbers, on the original pickles (test: the range over the reports; train where given)

@@ -37,14 +37,14 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from linclf_torch.cifar import CLASSES, Cifar10
+from linclf_torch.config import TrainConfig, expand_grid
 from linclf_torch.data import load_data, prepare, resolve_device
-from linclf_torch.experiment import markdown_table, parser, pct, script_main, write_outputs
-from linclf_torch.config import expand_grid
+from linclf_torch.experiment import parser, script_main, write_outputs
 from linclf_torch.grid import run_grid
-from linclf_torch.models import build_model
+from linclf_torch.nn import accuracy
 from linclf_torch.run import env_info
-from linclf_torch.config import TrainConfig
-from linclf_torch.train import accuracy, train
+from linclf_torch.tables import markdown_table, pct
+from linclf_torch.train import build_model, train
 
 GRID = {"eta": [0.001, 0.005, 0.01], "lam": [0.0, 0.001, 0.1, 1.0], "batch_size": [50, 100, 200]}
 
@@ -87,7 +87,7 @@ def linclf_run(cfg, data, graphs=None):
     CUDA); returns the final val and test accuracy."""
     model = build_model(cfg, data.X_train.shape[1], len(data.classes), data.X_train.device)
     history = train(model, data, cfg, progress=False, graphs=graphs)
-    return history[-1]["val_acc"], accuracy(model, data.X_test, data.y_test)
+    return history[-1]["val_acc"], accuracy(model.predict(data.X_test), data.y_test).item()
 
 
 def autograd_run(cfg, data, loader=False):
@@ -117,7 +117,7 @@ def autograd_run(cfg, data, loader=False):
                 values += [loss, loss + cfg.lam * model.weight.pow(2).sum(), (scores.argmax(1) == y).float().mean()]
             metrics = torch.stack(values).tolist()  # train loss, cost, acc, val loss, cost, acc
     with torch.no_grad():
-        test_acc = (model(data.X_test).argmax(1) == data.y_test).double().mean().item()
+        test_acc = accuracy(model(data.X_test).argmax(1), data.y_test).item()
     return metrics[-1], test_acc
 
 

@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 from linclf_torch.data import resolve_device
-from linclf_torch.experiment import markdown_table, parser, script_main, write_outputs
+from linclf_torch.experiment import parser, script_main, write_outputs
+from linclf_torch.tables import markdown_table
 
 # One measurement in a fresh process: its peak RSS is the load's alone. Prints one JSON line.
 CHILD = r"""

@@ -29,8 +29,7 @@ from linclf_torch import threads           # before torch: auto measures from he
 import torch
 from linclf_torch.config import TrainConfig
 from linclf_torch.data import prepare
-from linclf_torch.models import build_model
-from linclf_torch.train import train
+from linclf_torch.train import build_model, train
 sys.path.insert(0, {experiments!r})
 from bench import synthetic_cifar
 n = threads.set_threads({threads!r})

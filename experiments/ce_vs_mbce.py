@@ -33,11 +33,11 @@ import sys
 from dataclasses import replace
 
 from linclf_torch.calibration import calibration, summary
-from linclf_torch.experiment import (ACCURACY_HEADERS, accuracy_row, markdown_table, parser, pct, script_main,
-                                     split_loader, write_outputs)
+from linclf_torch.experiment import ACCURACY_HEADERS, accuracy_row, parser, script_main, split_loader, write_outputs
 from linclf_torch.plots import curves_rows, probability_histograms, reliability_diagrams
 from linclf_torch.run import run
 from linclf_torch.config import TrainConfig
+from linclf_torch.tables import markdown_table, pct
 
 N_BINS = 15
 

@@ -3,8 +3,8 @@
 For a linear classifier on the first n training images of split a1, restricted to their
 first d dimensions (the reports' check: n = 3, d = 10; and a larger case, n = 100,
 d = 500), compare the analytic gradients of the cost J = loss + λ‖W‖² with respect to W and
-b (models.LinearClassifier.loss) with centered finite differences of the same cost
-(gradcheck.numerical_gradient, h = 1e-6), in float64, for CE and MBCE, with λ = 0 and
+b (nn.models.LinearClassifier.loss) with centered finite differences of the same cost
+(nn.gradcheck.numerical_gradient, h = 1e-6), in float64, for CE and MBCE, with λ = 0 and
 λ = 0.1. W and b start as N(0, 0.01²) draws from a generator seeded with --seed (b too,
 as in the reports, so that its gradient is not checked at a special point).
 
@@ -40,9 +40,10 @@ import sys
 import torch
 from tqdm.auto import tqdm
 
-from linclf_torch.experiment import markdown_table, parser, script_main, split_loader, write_outputs
-from linclf_torch.gradcheck import gradient_errors
-from linclf_torch.models import LinearClassifier
+from linclf_torch.experiment import parser, script_main, split_loader, write_outputs
+from linclf_torch.nn.gradcheck import gradient_errors
+from linclf_torch.nn.models import LinearClassifier
+from linclf_torch.tables import markdown_table
 
 CASES = [(3, 10), (100, 500)]        # (n, d)
 QUICK_CASES = [(3, 10), (10, 20)]

@@ -25,9 +25,11 @@ from dataclasses import asdict, replace
 
 from linclf_torch.cifar import load_cifar10
 from linclf_torch.data import prepare, resolve_device, select
-from linclf_torch.experiment import markdown_table, parser, pct, script_main, write_outputs
+from linclf_torch.experiment import parser, script_main, write_outputs
 from linclf_torch.grid import ranking, run_grid
+from linclf_torch.nn import accuracy
 from linclf_torch.plots import confusion_figure, histories_figure
+from linclf_torch.tables import markdown_table, pct
 from linclf_torch.config import TrainConfig
 from linclf_torch.train import confusion_matrix
 
@@ -63,7 +65,7 @@ def body(args):
 
     best = ranking(runs)[0]  # on validation accuracy
     pred = models[best].predict(data.X_test)  # the one look at the test set
-    test_acc = (pred == data.y_test).double().mean().item()
+    test_acc = accuracy(pred, data.y_test).item()
     C = confusion_matrix(data.y_test, pred, len(CLASSES))
     wall = time.perf_counter() - start
 

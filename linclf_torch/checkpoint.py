@@ -12,8 +12,8 @@ import torch
 from .data import features, select
 from .errors import LinclfError
 from .files import write_atomic
-from .models import build_model
 from .config import TrainConfig
+from .train import build_model
 
 FORMAT = "linclf-checkpoint-1"
 

@@ -15,7 +15,8 @@ from .resume import recorded_data, resume_config, resume_threads
 from .run import Interrupted, run
 from .runfolder import RunFolder
 from .threads import set_threads
-from .train import accuracy, confusion_matrix
+from .nn import accuracy
+from .train import confusion_matrix
 
 DATA_DIR = "data"
 
@@ -107,7 +108,7 @@ def evaluate_command(args, configs):
     pred = model.predict(X)
     K, classes = len(state["classes"]), state["classes"]
     C = confusion_matrix(y, pred, K).tolist()
-    print(f"test accuracy {accuracy(model, X, y):.4f} on {len(y)} images")
+    print(f"test accuracy {accuracy(pred, y).item():.4f} on {len(y)} images")
     corner = "true \\ predicted"
     left = max(len(corner), *(len(c) for c in classes))
     width = max(*(len(c) for c in classes), *(len(str(v)) for row in C for v in row))

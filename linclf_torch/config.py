@@ -2,7 +2,7 @@
 
 Imports no torch (the CLI parses and validates a command before the seconds that importing
 torch takes), so the names of the choices live here too: the modules that implement them
-(nn.losses, nn.models, data.py, schedules) are keyed by these names.
+(nn/losses.py, nn/models.py, data.py, state.make_schedule) are keyed by these names.
 """
 import itertools
 import math
@@ -24,8 +24,8 @@ def parse_decay(spec):
     """'none' | 'step:EVERY:FACTOR' | 'plateau[:PATIENCE:FACTOR]' -> (name, *numbers).
 
     ('none',), ('step', every, factor) or ('plateau', patience, factor), with EVERY and
-    PATIENCE ≥ 1 and 0 < FACTOR ≤ 1; plateau alone is plateau:2:0.1. schedules.py builds
-    the schedule from it.
+    PATIENCE ≥ 1 and 0 < FACTOR ≤ 1; plateau alone is plateau:2:0.1. state.make_schedule
+    builds the schedule from it.
     """
     name, *args = str(spec).split(":")
     try:

@@ -14,6 +14,7 @@ from .data import prepare, resolve_device
 from .errors import LinclfError, Terminated
 from .files import check_out_dir, os_error_message, save_figure, save_json, write_atomic
 from .run import env_info
+from .tables import pct
 from .threads import add_threads_flag, set_threads
 
 
@@ -73,17 +74,6 @@ def split_loader(args):
     def get(split="a1", n_val=1000, flip=False, dtype=torch.float32):
         return prepare(raw, split=split, n_val=n_val, flip=flip, device=device, dtype=dtype)
     return get
-
-
-def pct(x):
-    """A fraction as a percentage with two decimals, for tables."""
-    return f"{100 * x:.2f}%"
-
-
-def markdown_table(headers, rows):
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def accuracy_row(final):

@@ -2,7 +2,7 @@
 
 Configurations that would see the same mini-batches in the same order (same batch size,
 epochs, shuffling, flipping and model shape) train together as one tensor program: their
-parameters are stacked along a leading configuration dimension (models.stack_models), each
+parameters are stacked along a leading configuration dimension (stacked.py), each
 mini-batch is read once for all of them, and each keeps its own eta, lam, decay schedule and
 loss. The step code is train.py's; the results equal training each configuration alone
 (tests/test_grid.py), up to float rounding in the order of the sums.
@@ -13,21 +13,18 @@ run.py) while the others go on; it ranks last and the table says so.
 """
 import time
 from dataclasses import asdict
-
 from pathlib import Path
 
 import torch
 
-from .progress import bar as progress_bar
-from .experiment import markdown_table, pct
 from .files import save_figure, save_json, write_atomic
-from .models import build_model, stack_models, unstack_models
-from .optim import SGD
-from .plots import grid_heatmaps
+from .nn import accuracy
+from .progress import bar as progress_bar
 from .run import env_info
-from .schedules import PerConfig
+from .stacked import PerConfig, StackedClassifier, StackedSGD
 from .state import TrainState
-from .train import accuracy, check_data, epoch_metrics, epoch_runner, finite, train
+from .tables import markdown_table, pct
+from .train import build_model, check_data, epoch_metrics, epoch_runner, finite, train
 
 
 # What configurations of one group must share; eta, lam, decay and loss may differ.
@@ -46,7 +43,7 @@ def group_key(cfg):
 
 def group_configs(configs):
     """Indices of configs in groups that train together; within a group sorted by loss,
-    so that each loss is one slice of the configuration dimension (models.per_config_loss)."""
+    so that each loss is one slice of the configuration dimension (stacked.loss_runs)."""
     groups = {}
     for i, cfg in enumerate(configs):
         groups.setdefault(group_key(cfg), []).append(i)
@@ -66,11 +63,11 @@ def train_group(models, data, cfgs, *, bar=None):
     """
     cfg = cfgs[0]
     check_data(data, cfg)
-    model = stack_models(models)
+    model = StackedClassifier(models)
     param = next(iter(model.params.values()))
     etas = [c.eta for c in cfgs]
     lr = torch.tensor(etas, dtype=param.dtype, device=param.device)  # (G,)
-    optimizer = SGD(model.params, lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    optimizer = StackedSGD(model.params, lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     schedules = PerConfig([c.decay for c in cfgs])
     generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
     run_epoch = epoch_runner(model, optimizer, data, cfg)  # a CUDA graph on CUDA: lr is updated in place
@@ -92,7 +89,7 @@ def train_group(models, data, cfgs, *, bar=None):
             bar.set_postfix(best_val_acc=f"{max((metrics['val_acc'][g] for g in live), default=0):.4f}")
         if not live:
             break
-    unstack_models(model, models)
+    model.unstack()
     return histories, diverged
 
 
@@ -167,7 +164,7 @@ def write_grid(out, results, models, data, varied, top=10):
     order = ranking(results)
     best = order[0]
     if results[best]["status"] == "completed":
-        test_acc = accuracy(models[best], data.X_test, data.y_test)  # the one look at the test set
+        test_acc = accuracy(models[best].predict(data.X_test), data.y_test).item()  # the one look at the test set
         verdict = f"Rank 1, evaluated once on the test set: test accuracy {pct(test_acc)}"
     else:
         test_acc, verdict = None, "Every configuration diverged: try smaller values of --eta"
@@ -177,5 +174,6 @@ def write_grid(out, results, models, data, varied, top=10):
                                       "best": {"index": best, "config": results[best]["config"], "test_acc": test_acc}})
     write_atomic(out / "report.md", lambda tmp: Path(tmp).write_text(report))
     if {"eta", "lam"} <= set(varied):
+        from .plots import grid_heatmaps  # matplotlib: only when drawing
         save_figure(out / "heatmap.png", grid_heatmaps(results))  # a diverged cell reads "div"
     return report

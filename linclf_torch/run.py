@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from .models import build_model
+from .nn import accuracy
 from .resume import restore
 from .runfolder import RunFolder
 from .state import TrainState
-from .train import accuracy, train
+from .train import build_model, train
 
 
 class Interrupted(KeyboardInterrupt):
@@ -75,7 +75,7 @@ def describe(status, cfg, state, env, source=None, *, epochs=None, wall_time_s=N
 def final_metrics(model, data, history):
     """Accuracies after training: train and val from the last epoch, test measured here, once."""
     return {"train_acc": history[-1]["train_acc"], "val_acc": history[-1]["val_acc"],
-            "test_acc": accuracy(model, data.X_test, data.y_test)}
+            "test_acc": accuracy(model.predict(data.X_test), data.y_test).item()}
 
 
 def run(cfg, data, out=None, *, overwrite=False, progress=True, resume=None, source=None):

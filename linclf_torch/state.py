@@ -11,15 +11,22 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .config import parse_decay
 from .errors import LinclfError
-from .optim import SGD
-from .schedules import make_schedule
+from .nn.optim import SGD
+from .nn.schedules import Constant, PlateauDecay, StepDecay
+
+
+def make_schedule(spec):
+    """The schedule object (nn/schedules.py) for a --decay spelling, validated by config.parse_decay."""
+    name, *numbers = parse_decay(spec)
+    return {"none": Constant, "step": StepDecay, "plateau": PlateauDecay}[name](*numbers)
 
 
 @dataclass
 class TrainState:
     optimizer: SGD
-    schedule: object                   # a schedules.py object, called once per epoch
+    schedule: object                   # an nn/schedules.py object, called once per epoch
     generator: torch.Generator         # shuffle order and flip masks, on the data's device
     epoch: int = 0                     # epochs completed
     history: list = field(default_factory=list)  # one record per completed epoch

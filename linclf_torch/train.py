@@ -1,4 +1,4 @@
-"""Mini-batch gradient descent on the model contract of models.py, without autograd.
+"""Mini-batch gradient descent on the model contract of nn/models.py, without autograd.
 
 One code path for CPU and CUDA: the data already lives on the device, batches are views or
 on-device gathers, the shuffle permutation and the flip mask are drawn on the device from a
@@ -12,9 +12,19 @@ import time
 
 import torch
 
-from .progress import bar as progress_bar
 from .errors import LinclfError
+from .nn.models import LinearClassifier, MLPClassifier
+from .progress import bar as progress_bar
 from .state import TrainState
+
+
+def build_model(cfg, d, K, device):
+    """A freshly initialised model for TrainConfig cfg, from a generator seeded with cfg.seed."""
+    generator = torch.Generator().manual_seed(cfg.seed)
+    common = dict(loss=cfg.loss, lam=cfg.lam, generator=generator, device=device, dtype=cfg.torch_dtype)
+    if cfg.model == "mlp":
+        return MLPClassifier(d, cfg.hidden, K, **common)
+    return LinearClassifier(d, K, **common)
 
 
 def draw_epoch(data, cfg, generator):
@@ -40,7 +50,7 @@ def batches(data, cfg, order=None, flip=None):
 def train_epoch(model, optimizer, data, cfg, generator):
     """One pass over the training set, a gradient step per mini-batch; nothing is read back.
 
-    The same code trains one model or G stacked ones (models.stack_models, grid.py).
+    The same code trains one model or G stacked ones (stacked.py, grid.py).
     """
     for Xb, yb in batches(data, cfg, *draw_epoch(data, cfg, generator)):
         optimizer.step(model.gradients(Xb, yb))
@@ -119,11 +129,6 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=
             on_epoch(record)
     bar.close()
     return state.history
-
-
-def accuracy(model, X, y):
-    """Fraction of correctly classified rows, as a Python float."""
-    return (model.predict(X) == y).double().mean().item()
 
 
 def confusion_matrix(y, pred, K):

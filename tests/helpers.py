@@ -1,5 +1,5 @@
 """Test helpers: comparison with a readable message (nn-zero-to-hero's `cmp`)."""
-from linclf_torch.gradcheck import max_rel_error
+from linclf_torch.nn.gradcheck import max_rel_error
 
 
 def assert_close(name, analytic, reference, tol):

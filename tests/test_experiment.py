@@ -1,6 +1,7 @@
 """The scaffolding every experiment script uses."""
 from linclf_torch.errors import LinclfError
-from linclf_torch.experiment import markdown_table, parser, pct, script_main
+from linclf_torch.experiment import parser, script_main
+from linclf_torch.tables import markdown_table, pct
 
 
 def test_markdown_table_and_percentages():

@@ -7,11 +7,11 @@ import torch.nn.functional as F
 
 from conftest import GRADIENT_TABLE
 from helpers import assert_close
-from linclf_torch.gradcheck import check_model_gradients, gradient_errors
-from linclf_torch.layers import linear_backward, linear_forward
-from linclf_torch.losses import LOSSES as LOSS_PAIRS
-from linclf_torch.losses import l2_penalty_backward, l2_penalty_forward, sigmoid_mbce_forward
-from linclf_torch.models import LinearClassifier
+from linclf_torch.nn.gradcheck import check_model_gradients, gradient_errors
+from linclf_torch.nn.layers import linear_backward, linear_forward
+from linclf_torch.nn.losses import LOSSES as LOSS_PAIRS
+from linclf_torch.nn.losses import l2_penalty_backward, l2_penalty_forward, sigmoid_mbce_forward
+from linclf_torch.nn.models import LinearClassifier, MLPClassifier
 
 # (n, d, K): the reports' check (3 images, the first 10 dimensions), odd sizes that catch
 # transposes, and a larger case
@@ -77,15 +77,30 @@ def test_gradient_errors_put_relative_errors_in_proportion(gen):
         assert (e["max_rel"], e["norm_rel"]) == check_model_gradients(model, X, y)[name]
 
 
-@pytest.mark.parametrize("leading", [(), (3,), (2, 3)])
-def test_linear_layer_backward_broadcasts_over_models(leading, gen):
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("lam", [0.0, 0.1])
+def test_linear_gradient_written_out_equals_general_backprop(loss, lam, gen):
+    """LinearClassifier.gradients (dW = dSᵀX + 2λW, db = Σ dS, written out) against the MLP's
+    layer-by-layer backprop with no hidden layer, on the same parameters. Both run the same
+    tensor operations in the same order (S = X Wᵀ + b, dS from the same loss function,
+    dSᵀX, + 2λW, Σᵢ), so they must agree exactly, not just to rounding."""
+    n, d, K = 7, 5, 4
+    X, y, linear = random_problem(n, d, K, gen, loss=loss, lam=lam)
+    mlp = MLPClassifier(d, (), K, loss=loss, lam=lam, dtype=torch.float64)
+    mlp.params = {"W1": linear.params["W"], "b1": linear.params["b"]}
+    written_out, backprop = linear.gradients(X, y), mlp.gradients(X, y)
+    assert torch.equal(written_out["W"], backprop["W1"]) and torch.equal(written_out["b"], backprop["b1"])
+    assert torch.equal(linear.evaluate(X, y)[1], mlp.evaluate(X, y)[1])
+
+
+def test_linear_layer_backward_matches_autograd(gen):
     """llm.c's fake loss: J = Σ out ⊙ dout, so dJ/dout = dout and autograd gives the oracle."""
     n, d, K = 7, 5, 4
     X = torch.randn(n, d, generator=gen, dtype=torch.float64, requires_grad=True)
-    W = torch.randn(*leading, K, d, generator=gen, dtype=torch.float64, requires_grad=True)
-    b = torch.randn(*leading, K, generator=gen, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(K, d, generator=gen, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(K, generator=gen, dtype=torch.float64, requires_grad=True)
     out, cache = linear_forward(X, W, b)
-    assert out.shape == (*leading, n, K)
+    assert out.shape == (n, K)
     dout = torch.randn(out.shape, generator=gen, dtype=torch.float64)
     (out * dout).sum().backward()
     dX, dW, db = linear_backward(dout, cache)
@@ -94,33 +109,18 @@ def test_linear_layer_backward_broadcasts_over_models(leading, gen):
     assert linear_backward(dout, cache, input_grad=False)[0] is None
 
 
-@pytest.mark.parametrize("loss", LOSSES)
-def test_losses_broadcast_over_leading_dimensions(loss, gen):
-    forward, backward = LOSS_PAIRS[loss]
-    scores = torch.randn(2, 3, 7, 4, generator=gen, dtype=torch.float64)  # (2, 3, n, K)
-    y = torch.randint(4, (7,), generator=gen)
-    loss, dscores = forward(scores, y), backward(scores, y)
-    assert loss.shape == (2, 3) and dscores.shape == scores.shape
-    for i in range(2):
-        for j in range(3):
-            one_loss, one_dscores = forward(scores[i, j], y), backward(scores[i, j], y)
-            assert_close(f"loss[{i},{j}]", loss[i, j], one_loss, tol=1e-15)
-            assert_close(f"dscores[{i},{j}]", dscores[i, j], one_dscores, tol=1e-15)
-
-
 def test_l2_penalty_adds_its_gradient_into_a_given_one(gen):
-    """Per-configuration λ (G, 1, 1) or one number: value and gradient against autograd."""
-    W = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64, requires_grad=True)
-    dW = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64)
-    for lam in (0.3, torch.tensor([0.0, 0.1, 2.0], dtype=torch.float64).view(3, 1, 1)):
-        W.grad = None
-        reference = (lam * W * W).sum((-2, -1))  # (3,)
-        reference.sum().backward()
-        assert_close("penalty", l2_penalty_forward(W.detach(), lam), reference.detach(), tol=1e-15)
-        total = dW.clone()
-        returned = l2_penalty_backward(W.detach(), lam, total)
-        assert returned is total  # accumulated in place, no new tensor
-        assert_close("dW", total, dW + W.grad, tol=1e-15)
+    """R = λ‖W‖² and dW + 2λW against autograd, accumulated into dW in place."""
+    W = torch.randn(4, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    dW = torch.randn(4, 5, generator=gen, dtype=torch.float64)
+    lam = 0.3
+    reference = lam * (W * W).sum()
+    reference.backward()
+    assert_close("penalty", l2_penalty_forward(W.detach(), lam), reference.detach(), tol=1e-15)
+    total = dW.clone()
+    returned = l2_penalty_backward(W.detach(), lam, total)
+    assert returned is total  # accumulated in place, no new tensor
+    assert_close("dW", total, dW + W.grad, tol=1e-15)
 
 
 @pytest.mark.parametrize("scale", [1e4, -1e4])

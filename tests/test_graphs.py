@@ -14,10 +14,10 @@ import torch
 from linclf_torch.config import TrainConfig
 from linclf_torch.data import Data
 from linclf_torch.graphs import GraphedEpoch
-from linclf_torch.models import build_model, stack_models
-from linclf_torch.optim import SGD
+from linclf_torch.nn import SGD
+from linclf_torch.stacked import StackedClassifier, StackedSGD
 from linclf_torch.state import TrainState
-from linclf_torch.train import epoch_runner, train, train_epoch
+from linclf_torch.train import build_model, epoch_runner, train, train_epoch
 
 D, K = 12, 3
 # n = 50 in batches of 7: 7 full batches and a last one of 1
@@ -116,8 +116,8 @@ def test_stacked_models_with_a_tensor_of_rates_equal_the_eager_group(device):
     for graphs in (True, False):
         models = [build_model(replace(cfg, lam=lam, loss=loss), D, K, device)
                   for loss in ("ce", "mbce") for lam in (0.0, 0.1)]
-        model = stack_models(models)
-        optimizer = SGD(model.params, torch.full((4,), cfg.eta, dtype=torch.float64, device=device),
+        model = StackedClassifier(models)
+        optimizer = StackedSGD(model.params, torch.full((4,), cfg.eta, dtype=torch.float64, device=device),
                         momentum=cfg.momentum)
         run_epoch = epoch_runner(model, optimizer, data, cfg, graphs)
         generator = torch.Generator(device=device).manual_seed(0)

@@ -7,13 +7,12 @@ import pytest
 import torch
 
 from linclf_torch.cli import main
+from linclf_torch.config import TrainConfig, expand_grid
 from linclf_torch.data import load_data
-from linclf_torch.config import expand_grid
 from linclf_torch.grid import grid_table, group_configs, ranking, run_grid, write_grid
-from linclf_torch.models import build_model, stack_models
-from linclf_torch.optim import SGD
-from linclf_torch.config import TrainConfig
-from linclf_torch.train import accuracy, train_epoch
+from linclf_torch.nn import accuracy
+from linclf_torch.stacked import StackedClassifier, StackedSGD
+from linclf_torch.train import build_model, train_epoch
 from synthetic import write_pickles
 
 BASE = TrainConfig(epochs=2, batch_size=10, device="cpu")
@@ -91,7 +90,7 @@ def test_batched_grid_equals_each_config_alone(pickles, dtype):
     assert len({r["final"]["val_acc"] for r in batched}) > 3  # the configurations really differ
     assert all("test_acc" not in r["final"] for r in batched)  # nothing is chosen on test
     assert models_b[0].params["W"].shape == (10, 3072)  # per-config views keep the model contract
-    assert accuracy(models_b[5], data.X_val, data.y_val) == pytest.approx(batched[5]["final"]["val_acc"], abs=1e-6)
+    assert accuracy(models_b[5].predict(data.X_val), data.y_val).item() == pytest.approx(batched[5]["final"]["val_acc"], abs=1e-6)
 
 
 def test_groups_split_what_cannot_share_batches():
@@ -130,8 +129,8 @@ def test_batched_training_reads_nothing_back_inside_an_epoch(pickles, monkeypatc
     data = load_data(pickles, flip=True, verify=False, cache_dir=None)
     configs = MIXED[:5]
     models = [build_model(c, 3072, 10, "cpu") for c in configs]
-    model = stack_models(models)
-    optimizer = SGD(model.params, torch.tensor([c.eta for c in configs]))
+    model = StackedClassifier(models)
+    optimizer = StackedSGD(model.params, torch.tensor([c.eta for c in configs]))
     for name in ("item", "tolist", "cpu", "numpy", "__bool__", "__float__", "__int__", "__index__"):
         monkeypatch.setattr(torch.Tensor, name, lambda *a, name=name: pytest.fail(f"Tensor.{name} in the batch loop"))
     train_epoch(model, optimizer, data, configs[0], torch.Generator().manual_seed(0))
@@ -146,8 +145,8 @@ def test_batched_grid_on_cuda_equals_each_config_alone_and_never_syncs(pickles):
     batched, models_b = run_grid(configs, data, progress=False)
     alone, models_a = run_grid(configs, data, progress=False, batched=False)
     assert_same_runs(batched, alone, models_b, models_a, 1e-12)
-    model = stack_models([build_model(c, 3072, 10, "cuda") for c in configs])
-    optimizer = SGD(model.params, torch.tensor([c.eta for c in configs], device="cuda", dtype=torch.float64))
+    model = StackedClassifier([build_model(c, 3072, 10, "cuda") for c in configs])
+    optimizer = StackedSGD(model.params, torch.tensor([c.eta for c in configs], device="cuda", dtype=torch.float64))
     torch.cuda.set_sync_debug_mode("error")  # any host sync in the batch loop raises
     try:
         train_epoch(model, optimizer, data, configs[0], torch.Generator(device="cuda").manual_seed(0))

@@ -8,9 +8,9 @@ import torch
 from linclf_torch.checkpoint import load_checkpoint, read_checkpoint
 from linclf_torch.cli import main
 from linclf_torch.data import load_data
-from linclf_torch.models import build_model
 from linclf_torch.run import run
 from linclf_torch.config import TrainConfig
+from linclf_torch.train import build_model
 from synthetic import write_pickles
 
 

@@ -7,11 +7,9 @@ import torch.nn.functional as F
 
 from helpers import assert_close
 from linclf_torch.data import Data
-from linclf_torch.errors import LinclfError
-from linclf_torch.models import build_model
-from linclf_torch.optim import SGD
 from linclf_torch.config import TrainConfig
-from linclf_torch.train import batches, draw_epoch, train
+from linclf_torch.nn.optim import SGD
+from linclf_torch.train import batches, build_model, draw_epoch, train
 
 # (lr, momentum, weight_decay, dampening, nesterov): INF265's five models, then momentum
 # without weight decay (where a buffer that aliases the gradient goes wrong), dampening, nesterov
@@ -135,5 +133,5 @@ def test_first_momentum_step_copies_the_gradient():
 
 @pytest.mark.parametrize("momentum,dampening", [(0.0, 0.0), (0.9, 0.1)])
 def test_nesterov_needs_momentum_and_no_dampening(momentum, dampening):
-    with pytest.raises(LinclfError, match="nesterov"):
+    with pytest.raises(ValueError, match="nesterov"):
         SGD({}, lr=0.1, momentum=momentum, dampening=dampening, nesterov=True)

@@ -5,14 +5,12 @@ from dataclasses import replace
 import pytest
 import torch
 
+from linclf_torch.config import TrainConfig, parse_decay
 from linclf_torch.data import load_data
-from linclf_torch.models import build_model
-from linclf_torch.run import run
-from linclf_torch.config import parse_decay
-from linclf_torch.schedules import PlateauDecay, StepDecay
 from linclf_torch.errors import LinclfError
-from linclf_torch.config import TrainConfig
-from linclf_torch.train import batches, draw_epoch, train
+from linclf_torch.nn.schedules import PlateauDecay, StepDecay
+from linclf_torch.run import run
+from linclf_torch.train import batches, build_model, draw_epoch, train
 from synthetic import write_pickles
 
 

@@ -11,19 +11,14 @@ With μ = wd = 0 this is DD2424's mini-batch gradient descent, θ ← θ − η�
 The first buffer must be a copy: an alias of g would be changed by whoever owns g (torch
 zeroes or accumulates p.grad in place), and the in-place b ← μ·b + … would change g.
 The tests check every setting against torch.optim.SGD, parameter by parameter, every step.
-
-The learning rate is a number, or a (G,) tensor of one rate per configuration when the
-parameters carry a leading configuration dimension (G, ...) (grid.py trains G at once).
 """
 import torch
-
-from .errors import LinclfError
 
 
 class SGD:
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
         if nesterov and (momentum <= 0 or dampening != 0):  # torch.optim.SGD's own rule
-            raise LinclfError("nesterov momentum needs momentum > 0 and dampening = 0")
+            raise ValueError("nesterov momentum needs momentum > 0 and dampening = 0")
         self.params, self.lr = params, lr
         self.momentum, self.dampening = momentum, dampening
         self.weight_decay, self.nesterov = weight_decay, nesterov
@@ -31,22 +26,25 @@ class SGD:
 
     @torch.no_grad()
     def step(self, grads):
-        """Update every parameter in place from grads (same keys as params)."""
+        """θ ← θ − η·g for every parameter, in place; grads has the keys of params."""
         for name, p in self.params.items():
-            g = grads[name]
-            if self.weight_decay:
-                g = g + self.weight_decay * p
-            if self.momentum:
-                b = self.buffers.get(name)
-                if b is None:
-                    b = self.buffers[name] = g.clone()
-                else:
-                    b.mul_(self.momentum).add_(g, alpha=1 - self.dampening)
-                g = g + self.momentum * b if self.nesterov else b
-            if torch.is_tensor(self.lr):  # θ[c] ← θ[c] − η[c]·g[c] for every configuration c
-                p.addcmul_(self.lr.view(-1, *[1] * (p.dim() - 1)), g, value=-1)
-            else:                         # θ ← θ − η·g, fused: no temporary η·g
-                p.add_(g, alpha=-self.lr)
+            p.add_(self.direction(name, grads[name]), alpha=-self.lr)  # fused: no temporary η·g
+
+    def direction(self, name, g):
+        """The g of the update θ ← θ − η·g: the gradient after weight decay and momentum.
+
+        Advances parameter `name`'s momentum buffer; call it once per step.
+        """
+        if self.weight_decay:
+            g = g + self.weight_decay * self.params[name]
+        if self.momentum:
+            b = self.buffers.get(name)
+            if b is None:
+                b = self.buffers[name] = g.clone()
+            else:
+                b.mul_(self.momentum).add_(g, alpha=1 - self.dampening)
+            g = g + self.momentum * b if self.nesterov else b
+        return g
 
     def state_dict(self):
         return {"lr": self.lr, "buffers": dict(self.buffers)}
