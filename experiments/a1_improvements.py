@@ -41,7 +41,7 @@ import time
 from dataclasses import asdict, replace
 
 from linclf_torch.config import TrainConfig, expand_grid
-from linclf_torch.experiment import ACCURACY_HEADERS, accuracy_row, parser, script_main, split_loader, write_outputs
+from linclf_torch.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
 from linclf_torch.grid import grid_table, ranking, run_grid
 from linclf_torch.nn import accuracy
 from linclf_torch.plots import curves_rows, grid_heatmaps
@@ -54,18 +54,12 @@ QUICK_GRID = {"eta": [0.001, 0.01], "lam": [0.0, 0.1], "batch_size": [10, 20]}
 QUICK_DECAYS = {"none": "none", "step": "step:1:0.1", "plateau": "plateau:1:0.1"}
 
 
-def build_parser():
-    p = parser("a1_improvements", __doc__)
-    p.add_argument("--n-val", type=int, default=1000, help="validation images of the full split (default 1000)")
-    return p
-
-
-def body(args):
-    get = split_loader(args)
+@script("a1_improvements", __doc__, N_VAL_FLAG)
+def main(args, exp):
     grid_lists, decays = (QUICK_GRID, QUICK_DECAYS) if args.quick else (GRID, DECAYS)
     base = TrainConfig(epochs=2 if args.quick else 40, seed=args.seed, device=args.device)
     full_cfg = replace(base, split="full", n_val=args.n_val)
-    full, a1 = get("full", args.n_val, flip=True), get("a1")
+    full, a1 = exp.data("full", args.n_val, flip=True), exp.data("a1")
     progress = not args.no_progress
     strategies = {}  # letter -> results (config, history, final with test_acc, wall_time_s)
 
@@ -119,7 +113,7 @@ def body(args):
                "curves": curves_rows({names[s]: r["history"] for s, r in strategies.items() if s != "c"})}
     results = {"strategies": strategies, "choice_f": {"decay_from": decay_from, "flip_from": flip_from, "rule": choice},
                "grid": {"runs": grid, "ranking": order, "best": {"index": best, "config": asdict(best_cfg)}}}
-    write_outputs(args.out, results, report, figures, a1.X_train.device, args)
+    exp.write(results, report, figures, a1.X_train.device)
 
 
 def describe(cfg):
@@ -130,9 +124,6 @@ def describe(cfg):
 def describe_row(c):
     return f"{c['eta']}, {c['lam']}, {c['batch_size']}, {c['flip']}, {c['decay']}"
 
-
-def main(argv=None):
-    return script_main(body, build_parser, argv)
 
 
 if __name__ == "__main__":

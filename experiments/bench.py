@@ -39,24 +39,14 @@ from torch.utils.data import DataLoader, TensorDataset
 from linclf_torch.cifar import CLASSES, Cifar10
 from linclf_torch.config import TrainConfig, expand_grid
 from linclf_torch.data import load_data, prepare, resolve_device
-from linclf_torch.experiment import parser, script_main, write_outputs
+from linclf_torch.experiment import script
 from linclf_torch.grid import run_grid
 from linclf_torch.nn import accuracy
-from linclf_torch.run import env_info
+from linclf_torch.results import env_info
 from linclf_torch.tables import markdown_table, pct
 from linclf_torch.train import build_model, train
 
 GRID = {"eta": [0.001, 0.005, 0.01], "lam": [0.0, 0.001, 0.1, 1.0], "batch_size": [50, 100, 200]}
-
-
-def build_parser():
-    p = parser("bench", __doc__)
-    p.set_defaults(data_dir=None)  # synthetic data unless --data-dir is given
-    p.add_argument("--split", default="a1", choices=("a1", "full"), help="a1 (default) or full (49,000 images)")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--repeats", type=int, default=3, help="timed runs of each method; the median is reported")
-    p.add_argument("--skip", nargs="*", default=[], choices=("b", "c", "d"), help="methods not to run")
-    return p
 
 
 def synthetic_cifar(n_train, n_test, batch_size, seed=0, signal=3.5):
@@ -154,7 +144,13 @@ def timed(fn, warmup, repeats, device):
     return {"median_s": statistics.median(times), "times_s": times}, out
 
 
-def body(args):
+@script("bench", __doc__,
+        ("--split", {"default": "a1", "choices": ("a1", "full"), "help": "a1 (default) or full (49,000 images)"}),
+        ("--epochs", {"type": int, "default": 40}),
+        ("--repeats", {"type": int, "default": 3, "help": "timed runs of each method; the median is reported"}),
+        ("--skip", {"nargs": "*", "default": [], "choices": ("b", "c", "d"), "help": "methods not to run"}),
+        defaults={"data_dir": None})  # synthetic data unless --data-dir is given
+def main(args, exp):
     device = resolve_device(args.device)
     cfg = TrainConfig(split=args.split, epochs=args.epochs, seed=args.seed, device=device.type)
     if args.quick:  # a smoke test: tiny synthetic data, 2 epochs, an 8-configuration grid, one run each
@@ -224,11 +220,7 @@ def body(args):
               f"Load average before {load_before[0]:.2f}, after {results['load_average']['after'][0]:.2f}.\n\n"
               + markdown_table(["", "method", "median", "runs (s)", "accuracy"], rows)
               + f"\n\nRatios: {ratios}\n")
-    write_outputs(args.out, results, report, device=device)
-
-
-def main(argv=None):
-    return script_main(body, build_parser, argv)
+    exp.write(results, report, device=device)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from linclf_torch.data import resolve_device
-from linclf_torch.experiment import parser, script_main, write_outputs
+from linclf_torch.experiment import script
 from linclf_torch.tables import markdown_table
 
 # One measurement in a fresh process: its peak RSS is the load's alone. Prints one JSON line.
@@ -57,15 +57,6 @@ else:
 out.update(total_s=time.perf_counter() - start, cpu_s=cpu() - cpu0, peak_gb=peak())
 print(json.dumps(out))
 """
-
-
-def build_parser():
-    p = parser("bench_load", __doc__)
-    p.set_defaults(threads=1)
-    p.add_argument("--repeats", type=int, default=3, help="runs of each measurement; the median is reported")
-    p.add_argument("--n-val", type=int, default=1000, help="validation images of split full")
-    p.add_argument("--epochs", type=int, nargs="+", default=[1, 40], help="the `linclf train` runs to time")
-    return p
 
 
 def child(what, args, cache_dir):
@@ -105,7 +96,12 @@ def median(runs, key):
     return statistics.median(r[key] for r in runs)
 
 
-def body(args):
+@script("bench_load", __doc__,
+        ("--repeats", {"type": int, "default": 3, "help": "runs of each measurement; the median is reported"}),
+        ("--n-val", {"type": int, "default": 1000, "help": "validation images of split full"}),
+        ("--epochs", {"type": int, "nargs": "+", "default": [1, 40], "help": "the `linclf train` runs to time"}),
+        defaults={"threads": 1})
+def main(args, exp):
     if args.quick:
         args.repeats, args.n_val, args.epochs = 1, 10, [1]
     work = Path(tempfile.mkdtemp(prefix="bench_load-"))
@@ -150,11 +146,7 @@ def body(args):
               f"{results['import_torch_peak_gb']:.2f} GB. Load average before "
               f"{results['load_average_before'][0]:.2f}, after {results['load_average_after'][0]:.2f}.\n\n"
               + markdown_table(["what", "time", "CPU time", "peak memory", "then data.X_test (total)"], rows))
-    write_outputs(args.out, results, report, device=resolve_device(args.device), args=args)
-
-
-def main(argv=None):
-    return script_main(body, build_parser, argv)
+    exp.write(results, report, device=resolve_device(args.device))
 
 
 if __name__ == "__main__":

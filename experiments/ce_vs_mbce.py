@@ -33,7 +33,7 @@ import sys
 from dataclasses import replace
 
 from linclf_torch.calibration import calibration, summary
-from linclf_torch.experiment import ACCURACY_HEADERS, accuracy_row, parser, script_main, split_loader, write_outputs
+from linclf_torch.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
 from linclf_torch.plots import curves_rows, probability_histograms, reliability_diagrams
 from linclf_torch.run import run
 from linclf_torch.config import TrainConfig
@@ -42,14 +42,9 @@ from linclf_torch.tables import markdown_table, pct
 N_BINS = 15
 
 
-def build_parser():
-    p = parser("ce_vs_mbce", __doc__)
-    p.add_argument("--n-val", type=int, default=1000, help="validation images of the full split (default 1000)")
-    return p
-
-
-def body(args):
-    data = split_loader(args)("full", args.n_val, flip=True)
+@script("ce_vs_mbce", __doc__, N_VAL_FLAG)
+def main(args, exp):
+    data = exp.data("full", args.n_val, flip=True)
     base = TrainConfig(split="full", n_val=args.n_val, flip=0.5, lam=0.001, batch_size=100, epochs=40,
                        seed=args.seed, device=args.device)
     if args.quick:
@@ -81,11 +76,8 @@ def body(args):
               "for the last row MBCE's sigmoids normalised to sum to 1. All statistics on the test set.")
     figures = {"curves": curves_rows({name: r["history"] for name, r in runs.items()}),
                "histograms": probability_histograms(histograms), "reliability": reliability_diagrams(diagrams)}
-    write_outputs(args.out, {"runs": runs}, report, figures, data.X_train.device, args)
+    exp.write({"runs": runs}, report, figures, data.X_train.device)
 
-
-def main(argv=None):
-    return script_main(body, build_parser, argv)
 
 
 if __name__ == "__main__":

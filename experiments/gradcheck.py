@@ -40,7 +40,7 @@ import sys
 import torch
 from tqdm.auto import tqdm
 
-from linclf_torch.experiment import parser, script_main, split_loader, write_outputs
+from linclf_torch.experiment import script
 from linclf_torch.nn.gradcheck import gradient_errors
 from linclf_torch.nn.models import LinearClassifier
 from linclf_torch.tables import markdown_table
@@ -51,12 +51,9 @@ LAMS = [0.0, 0.1]
 KINDS = ("max_rel", "norm_rel", "max_abs", "max_grad")  # gradcheck.gradient_errors' keys, in table order
 
 
-def build_parser():
-    return parser("gradcheck", __doc__)
-
-
-def body(args):
-    data = split_loader(args)("a1", dtype=torch.float64)
+@script("gradcheck", __doc__)
+def main(args, exp):
+    data = exp.data("a1", dtype=torch.float64)
     K = len(data.classes)
     cases = [(n, d, loss, lam) for n, d in (QUICK_CASES if args.quick else CASES) for loss in ("ce", "mbce")
              for lam in LAMS]
@@ -74,11 +71,8 @@ def body(args):
                             "W: max abs. diff", "b: max abs. diff", "W: max abs. grad", "b: max abs. grad"], rows)
     report = (f"# Gradient check: analytic vs centered differences (h = 1e-6, float64, seed {args.seed}"
               f"{', QUICK' if args.quick else ''})\n\n{table}")
-    write_outputs(args.out, {"checks": checks, "h": 1e-6, "dtype": "float64"}, report, {}, data.X_train.device, args)
+    exp.write({"checks": checks, "h": 1e-6, "dtype": "float64"}, report, {}, data.X_train.device)
 
-
-def main(argv=None):
-    return script_main(body, build_parser, argv)
 
 
 if __name__ == "__main__":

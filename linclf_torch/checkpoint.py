@@ -4,7 +4,7 @@ A checkpoint is a dict of tensors, lists, strings and numbers saved with torch.s
 loaded with torch.load(weights_only=True), which refuses to run code from the file. The
 model.pt of a run folder also holds the training state (state.py), for `--resume`.
 """
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -53,10 +53,8 @@ def read_checkpoint(path):
         raise LinclfError(f"{path} is not a readable linclf checkpoint ({type(e).__name__}); {advice}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise LinclfError(f"{path} is not a linclf checkpoint (no '{FORMAT}' marker); {advice}")
-    known = {f.name for f in fields(TrainConfig)}
     try:
-        cfg = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v
-                             for k, v in state["config"].items() if k in known})
+        cfg = TrainConfig.from_dict(state["config"])
         if not (isinstance(state["params"], dict) and state["classes"]
                 and all(isinstance(c, str) for c in state["classes"])
                 and len(state["image_shape"]) == 3 and all(type(n) is int and n > 0 for n in state["image_shape"])
@@ -64,7 +62,7 @@ def read_checkpoint(path):
                         and state[k].shape in (tuple(state["image_shape"]), (state["image_shape"][0], 1, 1))
                         for k in ("mean", "std"))):
             raise ValueError("params, classes, image_shape, mean or std")
-    except (KeyError, TypeError, ValueError, LinclfError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, LinclfError) as e:
         raise LinclfError(f"{path} is a damaged linclf checkpoint ({type(e).__name__}: {e}); {advice}") from None
     state["path"] = str(path)  # for the messages of load_params and check_data
     return cfg, state

@@ -89,12 +89,12 @@ def grid_command(args, configs):
     set_threads(args.threads)
     out = Path(args.out or Path("runs") / time.strftime("grid-%Y%m%d-%H%M%S"))
     with RunFolder(out, overwrite=args.overwrite):
-        data, _ = load(args, configs[0])
+        data, source = load(args, configs[0])
         results, models = run_grid(configs, data, progress=not args.no_progress)
         varied = [k for k in SWEPT if len({getattr(cfg, k) for cfg in configs}) > 1]
-        report = write_grid(out, results, models, data, varied, top=args.top)
+        report = write_grid(out, results, models, data, varied, top=args.top, source=source)
     print(report)
-    print(f"wrote {out}/results.json, report.md" + (", heatmap.png" if (out / "heatmap.png").exists() else ""))
+    print(f"wrote {out}/: {', '.join(sorted(f.name for f in out.iterdir() if not f.name.startswith('.')))}")
     return 0
 
 

@@ -93,6 +93,13 @@ class TrainConfig:
                 raise LinclfError(message)
         parse_decay(self.decay)  # fails early on a malformed --decay
 
+    @classmethod
+    def from_dict(cls, d):
+        """The config of a results.json or checkpoint (JSON lists back to tuples); keys it does
+        not know, from another version, are left out."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known})
+
     @property
     def torch_dtype(self):
         import torch  # here, not at the top: the CLI validates configs before importing torch

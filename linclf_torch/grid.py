@@ -17,10 +17,12 @@ from pathlib import Path
 
 import torch
 
-from .files import save_figure, save_json, write_atomic
+from .checkpoint import save_checkpoint
+from .config import TrainConfig
+from .files import save_figure, write_atomic
 from .nn import accuracy
 from .progress import bar as progress_bar
-from .run import env_info
+from .results import env_info, write_results
 from .stacked import PerConfig, StackedClassifier, StackedSGD
 from .state import TrainState
 from .tables import markdown_table, pct
@@ -153,27 +155,33 @@ def grid_table(results, order, varied, top=10):
     return markdown_table(["rank", *varied, "train acc", "val acc"], rows)
 
 
-def write_grid(out, results, models, data, varied, top=10):
-    """Rank, test the best once, write results.json (with env_info: versions, device, threads),
-    report.md and (eta × lam) heatmap.png.
+def write_grid(out, results, models, data, varied, top=10, source=None):
+    """Rank, test the best once, and write into out: results.json (with env_info), report.md,
+    the winner's model.pt (for `linclf evaluate`; source: the data folder, as a run's) with its
+    curves.png and accuracy.png, and the (eta × lam) heatmap.png when both vary.
 
     Returns the report's text.
     """
+    from .plots import accuracy_figure, curves_figure, grid_heatmaps  # matplotlib: only when drawing
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     order = ranking(results)
     best = order[0]
-    if results[best]["status"] == "completed":
+    winner = results[best]
+    if winner["status"] == "completed":
         test_acc = accuracy(models[best].predict(data.X_test), data.y_test).item()  # the one look at the test set
-        verdict = f"Rank 1, evaluated once on the test set: test accuracy {pct(test_acc)}"
+        verdict = f"Rank 1, evaluated once on the test set: test accuracy {pct(test_acc)}; its model is model.pt"
+        save_checkpoint(out / "model.pt", models[best], data, TrainConfig.from_dict(winner["config"]), source=source)
+        save_figure(out / "curves.png", curves_figure(winner["history"], title="rank 1"))
+        save_figure(out / "accuracy.png", accuracy_figure(winner["history"], title="rank 1"))
     else:
         test_acc, verdict = None, "Every configuration diverged: try smaller values of --eta"
     report = (f"# Grid search: {len(results)} configurations, ranked by validation accuracy\n\n"
               f"{grid_table(results, order, varied or ['eta'], top)}\n\n{verdict}\n")
-    save_json(out / "results.json", {"runs": results, "ranking": order, "env": env_info(data.X_train.device),
-                                      "best": {"index": best, "config": results[best]["config"], "test_acc": test_acc}})
+    write_results(out, {"runs": results, "ranking": order,
+                        "best": {"index": best, "config": winner["config"], "test_acc": test_acc}},
+                  env_info(data.X_train.device))
     write_atomic(out / "report.md", lambda tmp: Path(tmp).write_text(report))
     if {"eta", "lam"} <= set(varied):
-        from .plots import grid_heatmaps  # matplotlib: only when drawing
         save_figure(out / "heatmap.png", grid_heatmaps(results))  # a diverged cell reads "div"
     return report

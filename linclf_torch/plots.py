@@ -107,12 +107,15 @@ def grid_heatmaps(results, rows="eta", cols="lam", facet="batch_size"):
     return fig
 
 
-def histories_figure(histories, labels, keys, ylabel):
-    """One panel per key of the history records (e.g. train_acc, val_acc), one line per run."""
+def histories_figure(histories, labels, keys, ylabel, mark_epoch=None):
+    """One panel per key of the history records (e.g. train_acc, val_acc), one line per run;
+    mark_epoch: (epoch, text) drawn as a dotted vertical line, e.g. the epoch a table reports."""
     fig = Figure(figsize=(5 * len(keys), 4), layout="constrained")
     for ax, key in zip(fig.subplots(1, len(keys), squeeze=False)[0], keys):
         for history, label in zip(histories, labels):
             ax.plot([r["epoch"] for r in history], [r[key] for r in history], label=label)
+        if mark_epoch is not None:
+            ax.axvline(mark_epoch[0], color="k", linestyle=":", linewidth=1, label=mark_epoch[1])
         ax.set(xlabel="epoch", ylabel=ylabel, title=key.replace("_", " "))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

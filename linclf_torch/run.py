@@ -9,15 +9,10 @@ progress. results.json's "status" says how the run stands:
                  last finite epoch, the history stops there, "final" is null
     interrupted  Ctrl-C or SIGTERM: model.pt and results.json describe the last completed epoch
 """
-import platform
-import subprocess
 from dataclasses import asdict
-from importlib.metadata import version
-from pathlib import Path
-
-import torch
 
 from .nn import accuracy
+from .results import env_info
 from .resume import restore
 from .runfolder import RunFolder
 from .state import TrainState
@@ -33,43 +28,14 @@ class Interrupted(KeyboardInterrupt):
         self.results, self.signal = results, signal
 
 
-def cpu_name():
-    """The CPU's model name (Linux: /proc/cpuinfo), else what platform knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
-
-
-def env_info(device):
-    """Versions, device name, CPU threads and git commit, for results.json.
-
-    torchvision's version is its package's, read without importing it (which takes seconds):
-    "0.29.2", where torchvision.__version__ adds the build tag torch's version also shows.
-    """
-    device = torch.device(device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, text=True,
-                                capture_output=True, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "torchvision": version("torchvision"), "device": str(device), "device_name": name,
-            "threads": torch.get_num_threads(), "git_commit": commit}
-
-
-def describe(status, cfg, state, env, source=None, *, epochs=None, wall_time_s=None, final=None):
-    """results.json of a run: status, epochs, config, history (of `epochs`, default all
-    completed), final accuracies, training time, env and, when known, where the data came from."""
+def describe(status, cfg, state, source=None, *, epochs=None, wall_time_s=None, final=None):
+    """A run's results: status, epochs, config, history (of `epochs`, default all completed),
+    final accuracies, training time and, when known, where the data came from."""
     epochs = state.epoch if epochs is None else epochs
     return {"status": status, "epochs_completed": epochs, "diverged_epoch": state.diverged_epoch,
             "config": asdict(cfg), "history": state.history[:epochs], "final": final,
             "wall_time_s": state.wall_time_s if wall_time_s is None else wall_time_s,
-            "env": env, **({"data": source} if source is not None else {})}
+            **({"data": source} if source is not None else {})}
 
 
 def final_metrics(model, data, history):
@@ -104,26 +70,26 @@ def _run(cfg, data, folder, progress, resume, source):
     env = env_info(device)
 
     def save_epoch(record):
-        folder.save_epoch(model, data, cfg, state, describe("running", cfg, state, env, source))
+        folder.save_epoch(model, data, cfg, state, describe("running", cfg, state, source), env)
 
     try:
         train(model, data, cfg, progress=progress, state=state, on_epoch=None if folder is None else save_epoch)
     except KeyboardInterrupt as e:
         saved = folder.saved_state() if folder is not None else None
         if saved is None:  # nothing on disk: the epochs completed in memory
-            results = describe("interrupted", cfg, state, env, source)
+            results = describe("interrupted", cfg, state, source)
         else:  # model.pt is the truth: the signal can land between its rename and results.json
-            results = describe("interrupted", cfg, state, env, source, epochs=saved["epoch"],
+            results = describe("interrupted", cfg, state, source, epochs=saved["epoch"],
                                wall_time_s=saved["wall_time_s"])
-            folder.interrupted(results)
-        raise Interrupted(results, e) from e
+            folder.interrupted(results, env)
+        raise Interrupted({**results, "env": env}, e) from e
     if state.diverged_epoch is None:
-        results = describe("completed", cfg, state, env, source, final=final_metrics(model, data, state.history))
+        results = describe("completed", cfg, state, source, final=final_metrics(model, data, state.history))
     else:
-        results = describe("diverged", cfg, state, env, source)  # the cost is NaN or inf: nothing worth testing
+        results = describe("diverged", cfg, state, source)  # the cost is NaN or inf: nothing worth testing
     if folder is not None:
-        folder.finish(results, figures(results, model, data, cfg))
-    return results, model
+        folder.finish(results, env, figures(results, model, data, cfg))
+    return {**results, "env": env}, model
 
 
 def figures(results, model, data, cfg):

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from .checkpoint import read_checkpoint, save_checkpoint
 from .errors import LinclfError
-from .files import check_out_dir, save_figure, save_json
+from .files import check_out_dir, save_figure
+from .results import write_results
 
 OUTPUTS = ("results.json", "model.pt", "curves.png", "accuracy.png", "weights.png")
 
@@ -69,10 +70,10 @@ class RunFolder:
             self.written = True
         self._created = []
 
-    def save_epoch(self, model, data, cfg, state, results):
+    def save_epoch(self, model, data, cfg, state, results, env):
         self.claim()
         save_checkpoint(self.path / "model.pt", model, data, cfg, state, results.get("data"))
-        save_json(self.path / "results.json", results)
+        write_results(self.path, results, env)
 
     def saved_state(self):
         """The training state model.pt holds now, or None when this run has saved none."""
@@ -80,14 +81,14 @@ class RunFolder:
             return None
         return read_checkpoint(self.path)[1]["train_state"]
 
-    def interrupted(self, results):
+    def interrupted(self, results, env):
         if self.written:
-            save_json(self.path / "results.json", results)
+            write_results(self.path, results, env)
 
-    def finish(self, results, figures):
+    def finish(self, results, env, figures):
         """results.json and the figures (name -> matplotlib Figure) of a run that has ended."""
         self.claim()
-        save_json(self.path / "results.json", results)
+        write_results(self.path, results, env)
         for name, figure in figures.items():
             save_figure(self.path / f"{name}.png", figure)
 

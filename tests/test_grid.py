@@ -167,7 +167,12 @@ def test_linclf_grid_writes_ranking_heatmap_and_one_test_accuracy(pickles, tmp_p
     assert 0 <= saved["best"]["test_acc"] <= 1
     report = (out / "report.md").read_text()
     assert report.count("\n| ") == 4  # header + 3 rows (--top 3)
-    assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    for png in ("heatmap.png", "curves.png", "accuracy.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    # the winner's model, evaluable as a run's, on the data it was trained on by default
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.pt"), "--device", "cpu"]) == 0
+    assert f"test accuracy {saved['best']['test_acc']:.4f}" in capsys.readouterr().out
 
 
 def test_linclf_grid_refuses_bad_values(pickles, tmp_path, capsys):
