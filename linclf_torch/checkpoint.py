@@ -64,7 +64,7 @@ def read_checkpoint(path):
             raise ValueError("params, classes, image_shape, mean or std")
     except (KeyError, TypeError, ValueError, AttributeError, LinclfError) as e:
         raise LinclfError(f"{path} is a damaged linclf checkpoint ({type(e).__name__}: {e}); {advice}") from None
-    state["path"] = str(path)  # for the messages of load_params and check_data
+    state["path"] = str(path)  # for the messages of load_params and check_same_images
     return cfg, state
 
 
@@ -88,7 +88,7 @@ def load_params(model, state):
         p.copy_(saved)
 
 
-def check_data(state, classes, image_shape):
+def check_same_images(state, classes, image_shape):
     """Refuse data whose classes or image shape differ from the checkpoint's."""
     advice = "use the data set the checkpoint was trained on"
     if list(image_shape) != list(state["image_shape"]):
@@ -112,6 +112,6 @@ def prepare_test(state, raw, device="cpu"):
                           f"{', '.join(state['classes'])}; the data has {', '.join(raw.classes)}: "
                           "use the data set the checkpoint was trained on")
     raw = select(raw, state["classes"], state["config"].get("image_size"))
-    check_data(state, raw.classes, raw.test_images.shape[1:])
+    check_same_images(state, raw.classes, raw.test_images.shape[1:])
     mean, std = state["mean"].to(device), state["std"].to(device)
     return features(raw.test_images.to(device), mean, std), raw.test_labels.to(device)  # (M, d), (M,)

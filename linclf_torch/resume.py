@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import check_data, load_params, read_checkpoint
+from .checkpoint import check_same_images, load_params, read_checkpoint
 from .errors import LinclfError
 
 
@@ -60,7 +60,7 @@ def saved_epochs(checkpoint):
 
 def restore(model, state, checkpoint, data):
     """Load a run's parameters and training state, after checking it was trained on this data."""
-    check_data(checkpoint, data.classes, data.image_shape)
+    check_same_images(checkpoint, data.classes, data.image_shape)
     if not (torch.equal(checkpoint["mean"], data.mean.cpu()) and torch.equal(checkpoint["std"], data.std.cpu())):
         raise LinclfError(f"{checkpoint['path']} was trained on other images (the training split's mean and std "
                           "differ): resume with the same --data-dir, --split and --n-val as the run")
