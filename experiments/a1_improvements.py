@@ -16,12 +16,9 @@ Strategies, each trained from the seeded init for 40 epochs, mini-batches in ord
         step, plateau); flip 0.5 if (b) beat (a) on the full split's validation set, else none.
 Every model is evaluated on the test set once, after training; no choice uses test accuracy.
 
-Command:
-    python experiments/a1_improvements.py --data-dir ../shared/datasets/cifar10-jpg --device cpu --threads 1
+    python experiments/a1_improvements.py --data-dir PATH
 
-Measured on ../shared/datasets/cifar10-jpg (a JPEG copy of CIFAR-10; see the README),
-CPU (2 cores shared with other jobs, so with --threads 1), commit f420357 (the same numbers
-as at 96d607c): wall time 144 s in the script (150 s with Python start-up; the grid search 66 s).
+Result on the JPEG copy of CIFAR-10 (CPU: AMD EPYC, 1 thread; 236 s, the grid 112 s, on 2 busy cores):
 
     strategy                     train    val      test     train − val
     (a) full data                43.79%   42.20%   40.74%   1.59
