@@ -1,5 +1,19 @@
-"""Test helpers: comparison with a readable message (nn-zero-to-hero's `cmp`)."""
+"""Test helpers: comparison with a readable message (nn-zero-to-hero's `cmp`), experiment
+scripts as modules, a pickle that would run code."""
+import importlib.util
+from pathlib import Path
+
 from linclf_torch.nn.gradcheck import max_rel_error
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def load_experiment(name):
+    """experiments/<name>.py as a module (the scripts are files, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"experiment_{name}", EXPERIMENTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def assert_close(name, analytic, reference, tol):

@@ -1,18 +1,14 @@
 """experiments/bench.py end to end, in its tiny --quick form on synthetic data."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+
+from helpers import load_experiment
 
 
 @pytest.fixture(scope="module")
 def bench():
-    path = Path(__file__).resolve().parents[1] / "experiments" / "bench.py"
-    spec = importlib.util.spec_from_file_location("bench", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_experiment("bench")
 
 
 def test_bench_quick_times_every_method_and_loses_no_accuracy(bench, tmp_path, capsys):

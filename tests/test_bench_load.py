@@ -1,18 +1,13 @@
 """experiments/bench_load.py end to end, in its tiny --quick form on a synthetic image folder."""
-import importlib.util
 import json
 import tempfile
-from pathlib import Path
 
+from helpers import load_experiment
 from synthetic import write_image_folder
 
 
 def load_script():
-    path = Path(__file__).resolve().parents[1] / "experiments" / "bench_load.py"
-    spec = importlib.util.spec_from_file_location("bench_load", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_experiment("bench_load")
 
 
 def test_bench_load_quick_measures_each_step_and_cleans_up(tmp_path, monkeypatch):

@@ -1,21 +1,12 @@
 """Every script in experiments/ end to end with --quick on a small synthetic image folder."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
+from helpers import load_experiment as script
 from synthetic import write_image_folder
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "experiments"
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def script(name):
-    spec = importlib.util.spec_from_file_location(f"experiment_{name}", SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -1,26 +1,22 @@
 """experiments/gpu_check.py without a GPU: --quick runs every stage it can on the CPU, a run
 stopped by SIGTERM keeps its finished stages, and the pytest stage counts failures."""
-import importlib.util
 import json
 import os
 import signal
 import textwrap
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
+
+from helpers import load_experiment
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU behaviour (a GPU is here)")
 
 
 @pytest.fixture(scope="module")
 def gpu_check():
-    path = Path(__file__).resolve().parents[1] / "experiments" / "gpu_check.py"
-    spec = importlib.util.spec_from_file_location("gpu_check", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_experiment("gpu_check")
 
 
 @pytest.fixture

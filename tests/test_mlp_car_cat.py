@@ -1,18 +1,12 @@
 """Smoke test of experiments/mlp_car_cat.py --quick on synthetic CIFAR-10 pickles."""
-import importlib.util
 import json
-from pathlib import Path
 
+from helpers import load_experiment
 from synthetic import write_pickles
-
-SCRIPT = Path(__file__).parents[1] / "experiments" / "mlp_car_cat.py"
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("mlp_car_cat", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_experiment("mlp_car_cat")
 
 
 def test_quick_run_writes_the_table_figures_and_one_test_evaluation(tmp_path, monkeypatch, capsys):
