@@ -105,7 +105,8 @@ def parser():
     e.add_argument("checkpoint", help="model.pt from a run folder, or the folder")
     add_data_flags(e, "evaluate")
 
-    c = sub.add_parser("gradcheck", help="check your own gradient function against the library's; name known mistakes",
+    c = sub.add_parser("gradcheck", help="check your own gradient function against the library's, naming "
+                       "known mistakes",
                        description="Run your function on DD2424's gradient-check cases and compare its gradients with "
                        "linclf_torch's, in float64. Exit 0: every case passes; 1: a gradient is wrong (the table and "
                        "the mistakes found say which and why); 2: a mistake in the command, or your function raised "
@@ -116,8 +117,8 @@ def parser():
                    help="dd2424: FUNCTION(X, Y, P, W, lam) with X (d, n), Y and P (K, n); torch: FUNCTION(X, y, W, b, "
                    "lam) with X (n, d), y (n,). Both return (grad_W, grad_b)")
     c.add_argument("--loss", choices=LOSSES, default="ce", help="ce: P = softmax(S); mbce: P = σ(S) (default: ce)")
-    c.add_argument("--numpy", action="store_true", help="call FUNCTION with numpy arrays (default: torch tensors); "
-                   "it may return either")
+    c.add_argument("--numpy", action="store_true", help="call FUNCTION with numpy arrays (default: torch "
+                   "tensors); it may return either")
     c.add_argument("--seed", type=int, default=0, help="the cases' random data (default: 0)")
     return top
 

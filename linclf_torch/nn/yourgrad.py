@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 
 from .gradcheck import max_rel_error, norm_rel_error
-from .losses import one_hot
+from .losses import LOSSES, one_hot
 from .mistakes import data_term, diagnose, non_finite_diagnosis
 from .models import LinearClassifier
 from .yourgrad_report import TOL, TOL_FLOAT32, Report, Result
@@ -96,7 +96,8 @@ def call(fn, args, case, layout, numpy, name):
     """fn(*args), with tensors or numpy arrays; its two results as float64 CPU tensors."""
     if numpy:
         args = [a.numpy() if isinstance(a, torch.Tensor) else a for a in args]
-    hint = f"(called with the {layout} layout's arguments as {'numpy arrays' if numpy else 'torch tensors'}: see --layout, --numpy)"
+    kind = "numpy arrays" if numpy else "torch tensors"
+    hint = f"(called with the {layout} layout's arguments as {kind}: see --layout, --numpy)"
     try:
         with warnings.catch_warnings():  # numpy's "overflow encountered in exp": the diagnosis says it better
             warnings.simplefilter("ignore")
@@ -149,8 +150,8 @@ def check(fn, layout="torch", loss="ce", *, numpy=False, seed=0, name=None):
     verdict. Raises YourFunctionError when fn raises, or returns other than two arrays of
     the layout's shapes (a transposed grad_W is a mistake the report names, not an error).
     """
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    if layout not in LAYOUTS or loss not in LOSSES:
+        raise ValueError(f"layout must be one of {LAYOUTS} and loss one of {tuple(LOSSES)}; got {layout!r}, {loss!r}")
     name = name or getattr(fn, "__name__", "your function")
     report = Report(name, layout, loss, cases=list(CASES))
     for i, case in enumerate(CASES):
@@ -177,6 +178,7 @@ def judge(given, ref, key, case, layout, name):
         return Result(case, param, **compare(given, ref))
     if key == "W" and given.shape == ref.shape[::-1]:  # (d, K): a mistake to name, not a usage error
         return Result(case, param, shape=tuple(given.shape))
-    want = {"W": f"(K, d) = {tuple(ref.shape)}", "b": f"(K, 1) = ({K}, 1)" if layout == "dd2424" else f"(K,) = ({K},)"}
+    want = {"W": f"(K, d) = {tuple(ref.shape)}",
+            "b": f"(K, 1) = ({K}, 1)" if layout == "dd2424" else f"(K,) = ({K},)"}
     raise YourFunctionError(f"{name}'s {param} has shape {tuple(given.shape)}; the {layout} layout wants "
                             f"{want[key]} on case {case.name} (is --layout right?)")

@@ -85,7 +85,8 @@ def findings(report, by_case):
     """
     found = {}  # sentence -> ({gradient names}, {case numbers})
     for param in dict.fromkeys(r.param for r in report.results):
-        failed = [(i, r) for i, rs in enumerate(by_case, start=1) for r in rs if r.param == param and r.status == "FAIL"]
+        failed = [(i, r) for i, rs in enumerate(by_case, start=1) for r in rs
+                  if r.param == param and r.status == "FAIL"]
         most = max((r.mistakes for _, r in failed if r.mistakes), key=len, default=[])
         for i, r in failed:
             if r.mistakes:
