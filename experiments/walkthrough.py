@@ -134,7 +134,8 @@ show("images", fig)
 model = LinearClassifier(d, K, generator=torch.Generator().manual_seed(args.seed), device=device)
 scores = model.scores(data.X_train[:5])                                # (5, K)
 P = torch.softmax(scores, dim=1)                                      # (5, K)
-print("P for the first 5 training images, one row each:\n", P.cpu().round(decimals=3))
+print("P for the first 5 training images, a row each:", *(" ".join(f"{p:.3f}" for p in row) for row in P.tolist()),
+      sep="\n")
 loss, cost, acc = model.evaluate(data.X_train, data.y_train)
 print(f"loss at init {loss:.4f} (ln K = {math.log(K):.4f}), training accuracy {acc:.4f} (chance: {1 / K})")
 numbers["init"] = {"loss": loss.item(), "ln_K": math.log(K), "train_acc": acc.item()}
