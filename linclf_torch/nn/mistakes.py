@@ -35,9 +35,8 @@ def data_term(model, X, y):
         model.lam = lam
 
 
-def choices(key, n, loss, lam, layout):
+def choices(key, n, K, loss, lam, layout):
     """Per kind of mistake, its options (value, description or None when right) that differ here."""
-    K = 10
     options = [[(1, None), (-1, "with Y − P in place of P − Y")]]                 # sign of the data term
     if n > 1:
         options.append([(1, None), (n, "without the 1/n average")])
@@ -61,7 +60,7 @@ def diagnose(given, key, data, param, case, loss, layout, matches):
     data: the data term of that gradient (data_term()[key]); param: params[key];
     matches(given, candidate) -> bool decides (yourgrad.py: to the precision a check accepts).
     """
-    variants = itertools.product(*choices(key, case.n, loss, case.lam, layout))
+    variants = itertools.product(*choices(key, case.n, len(data), loss, case.lam, layout))
     for variant in sorted(variants, key=lambda v: sum(d is not None for _, d in v)):
         words = [d for _, d in variant if d is not None]
         if not words:
