@@ -6,7 +6,7 @@ from .mistakes import describe
 TOL = 1e-6          # entry-wise max relative error: float64 precision (yourgrad.py says why)
 TOL_FLOAT32 = 1e-4  # norm-wise relative error: float32 precision
 
-MEASURE = (f"Max relative error |ga − gr| / max(1e-12, |ga| + |gr|) of your ga against the reference gr (the reports'\n"
+MEASURE = ("Max relative error |ga − gr| / max(1e-12, |ga| + |gr|) of your ga against the reference gr (the reports'\n"
            f"measure). Pass: ≤ {TOL:.0e}; or \"float32\": norm-wise ‖ga − gr‖ / (‖ga‖ + ‖gr‖) ≤ {TOL_FLOAT32:.0e}."
            ).replace("e-0", "e-")
 HOW = ("compare it term by term with dW = dSᵀX + 2λW, db = Σᵢ dSᵢ, where dS = (P − Y) / n for CE and "
