@@ -2,8 +2,9 @@
 
 It parses and validates the whole command before importing torch (which takes seconds), so
 `--help` and every flag mistake answer at once; each command imports what it needs.
-Exit codes: 0 done, 2 a mistake in the command or the files it names (one line on stderr),
-3 training diverged, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+Exit codes: 0 done, 1 `gradcheck` found a wrong gradient, 2 a mistake in the command or the
+files it names (one line on stderr), 3 training diverged, 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM).
 README: "When things go wrong".
 """
 import argparse
@@ -15,6 +16,7 @@ from .config import DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, T
 from .errors import LinclfError, Terminated
 from .files import os_error_message
 from .threads import add_threads_flag
+from .usercode import parse_spec
 
 D = TrainConfig()
 DATA_DIR = "data"
@@ -102,6 +104,22 @@ def parser():
     e = sub.add_parser("evaluate", help="accuracy and confusion matrix of a checkpoint on the test split")
     e.add_argument("checkpoint", help="model.pt from a run folder, or the folder")
     add_data_flags(e, "evaluate")
+
+    c = sub.add_parser("gradcheck", help="check your own gradient function against the library's, naming "
+                       "known mistakes",
+                       description="Run your function on DD2424's gradient-check cases and compare its gradients with "
+                       "linclf_torch's, in float64. Exit 0: every case passes; 1: a gradient is wrong (the table and "
+                       "the mistakes found say which and why); 2: a mistake in the command, or your function raised "
+                       "or returned the wrong arrays. README: Check your own gradient.")
+    c.add_argument("function", metavar="FILE.py:FUNCTION", help="your file and the function in it. The file is "
+                   "imported, so its top-level code runs: your own code, run with your permissions, as you ask")
+    c.add_argument("--layout", choices=("dd2424", "torch"), required=True,
+                   help="dd2424: FUNCTION(X, Y, P, W, lam) with X (d, n), Y and P (K, n); torch: FUNCTION(X, y, W, b, "
+                   "lam) with X (n, d), y (n,). Both return (grad_W, grad_b)")
+    c.add_argument("--loss", choices=LOSSES, default="ce", help="ce: P = softmax(S); mbce: P = σ(S) (default: ce)")
+    c.add_argument("--numpy", action="store_true", help="call FUNCTION with numpy arrays (default: torch "
+                   "tensors); it may return either")
+    c.add_argument("--seed", type=int, default=0, help="the cases' random data (default: 0)")
     return top
 
 
@@ -112,6 +130,9 @@ def validate(args):
     for evaluate and --resume, whose configuration comes from a checkpoint).
     """
     if args.command == "evaluate":
+        return None
+    if args.command == "gradcheck":
+        args.file, args.function_name = parse_spec(args.function)
         return None
     if args.command == "train" and args.resume is not None:
         if args.out is not None:

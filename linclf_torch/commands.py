@@ -118,7 +118,22 @@ def evaluate_command(args, configs):
     return 0
 
 
-COMMANDS = {"train": train_command, "grid": grid_command, "evaluate": evaluate_command}
+def gradcheck_command(args, configs):
+    """Import the user's function, check it (nn/yourgrad.py), print the table: exit 0 pass, 1 fail."""
+    from .nn.yourgrad import YourFunctionError, check
+    from .usercode import load_function
+    set_threads(1)  # small tensors: one thread is fastest, and a busy core cannot stall it (threads.py)
+    fn = load_function(args.file, args.function_name)
+    try:
+        report = check(fn, args.layout, args.loss, numpy=args.numpy, seed=args.seed,
+                       name=f"{args.file}:{args.function_name}")
+    except YourFunctionError as e:
+        raise LinclfError(str(e)) from None
+    print(report)
+    return 0 if report.passed else 1
+
+
+COMMANDS = {"train": train_command, "grid": grid_command, "evaluate": evaluate_command, "gradcheck": gradcheck_command}
 
 
 def run_command(args, configs):

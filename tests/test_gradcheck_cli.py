@@ -1,0 +1,101 @@
+"""`linclf gradcheck FILE.py:FUNCTION`: exit 0 when every case passes, 1 when a gradient is wrong,
+2 with one line for a mistake in the command, the file or the function's contract."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from linclf_torch.cli import main
+
+ROOT = Path(__file__).parents[1]
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+
+RIGHT = """
+def grads(X, y, W, b, lam):
+    n = X.shape[0]
+    G = (X @ W.T + b).softmax(1)
+    G[range(n), y] -= 1
+    return G.T @ X / n + 2 * lam * W, G.sum(0) / n
+"""
+
+
+@pytest.fixture(autouse=True)
+def threads_restored():
+    """The command sets one thread for the process; the other tests keep their own."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def gradcheck(spec, *flags):
+    return main(["gradcheck", str(spec), *(flags or ("--layout", "torch"))])
+
+
+def test_the_readme_examples(capsys, monkeypatch):
+    """The right example passes, the wrong one fails with its mistake named, and the README quotes
+    the wrong one's output as the command prints it."""
+    monkeypatch.chdir(ROOT)
+    assert gradcheck("examples/gradients_right.py:ComputeGradients", "--layout", "dd2424", "--numpy") == 0
+    assert capsys.readouterr().out.endswith("PASS: all 6 cases\n")
+    assert gradcheck("examples/gradients_wrong.py:ComputeGradients", "--layout", "dd2424", "--numpy") == 1
+    out = capsys.readouterr().out
+    assert "- grad_W, cases 2, 3, 5, 6: your grad_W equals the reference with λW in place of 2λW" in out
+    assert out.endswith("FAIL: 4 of 6 cases\n")
+    quoted = "\n".join(f"    {line}".rstrip() for line in out.splitlines())  # a Markdown code block
+    assert quoted in (ROOT / "README.md").read_text(), "README: paste the wrong example's output again"
+
+
+def test_a_right_file_and_its_sibling_imports(tmp_path, capsys):
+    """The file's folder is on sys.path while it is imported, as with `python FILE.py`."""
+    (tmp_path / "helper.py").write_text(RIGHT)
+    (tmp_path / "mine.py").write_text("from helper import grads\n")
+    assert gradcheck(f"{tmp_path / 'mine.py'}:grads") == 0
+    out = capsys.readouterr().out
+    assert f"Your gradients: {tmp_path / 'mine.py'}:grads (layout torch, loss CE)" in out
+
+
+@pytest.mark.parametrize("source, spec, error", [
+    (RIGHT, "{file}", "give your function as FILE.py:FUNCTION, e.g. my_gradients.py:ComputeGradients"),
+    (RIGHT, "{file}:2x", "give your function as FILE.py:FUNCTION"),
+    (None, "{dir}/absent.py:grads", "absent.py: no such file"),
+    (None, "{dir}:grads", "is not a Python file (.py)"),
+    (None, "{dir}/work.ipynb:grads", "work.ipynb is a notebook: copy the function into a .py file"),
+    ("def grads(:\n", "{file}:grads", "importing {file} failed: SyntaxError: invalid syntax (mine.py, line 1)"),
+    ("import sys\nsys.exit(3)\n", "{file}:grads", "importing {file} failed: SystemExit: 3"),
+    ("1 / 0\n", "{file}:grads", "importing {file} failed: ZeroDivisionError: division by zero"),
+    (RIGHT, "{file}:grad", "{file} has no function 'grad'; it defines grads"),
+    ("grads = 3\n", "{file}:grads", "{file}: grads is a int, not a function"),
+    ("def grads(X, y, W, b, lam):\n    return X[7]\n", "{file}:grads",
+     "{file}:grads raised IndexError: index 7 is out of bounds for dimension 0 with size 3 on case d=10 n=3 λ=0 "
+     "(the reports') (called with the torch layout's arguments as torch tensors: see --layout, --numpy)"),
+    ("def grads(X, y, W, b, lam):\n    return W.T[:3], b\n", "{file}:grads",
+     "{file}:grads's grad_W has shape (3, 10); the torch layout wants (K, d) = (10, 10) on case d=10 n=3 λ=0 "
+     "(the reports') (is --layout right?)"),
+])
+def test_usage_errors_are_one_line_and_exit_2(tmp_path, capsys, source, spec, error):
+    file = tmp_path / "mine.py"
+    if source is not None:
+        file.write_text(source)
+    spec = spec.format(file=file, dir=tmp_path)
+    assert gradcheck(spec) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("linclf: error: ") and captured.err.count("\n") == 1, captured.err
+    assert error.format(file=file) in captured.err
+
+
+def test_parsing_and_file_errors_import_no_torch(tmp_path):
+    """--help and a missing file answer before torch is imported."""
+    code = ("import sys\nfrom linclf_torch.cli import main\n"
+            "try:\n    main(['gradcheck', '--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+            f"assert main(['gradcheck', {str(tmp_path / 'absent.py:f')!r}, '--layout', 'dd2424']) == 2\n"
+            "assert main(['gradcheck', 'x.py:f']) == 2\n"
+            "print('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False"
+    assert "its top-level code runs: your own code, run with your permissions" in " ".join(done.stdout.split())
+    assert "the following arguments are required: --layout" in done.stderr
