@@ -86,9 +86,16 @@ def test_a_really_full_disk(pickles, tiny_disk, capsys):
 
 # -------------------------------------------------------------------------------- signals
 
+def default_sigint():
+    """In the child: Ctrl-C as a terminal delivers it. A shell that starts a job in the
+    background (`pytest &`, `nohup`) makes its children ignore SIGINT, and Python keeps an
+    ignored SIGINT ignored; a test of Ctrl-C must not inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(argv, cwd):
     return subprocess.Popen([sys.executable, "-m", "linclf_torch", *argv], cwd=cwd, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
 
 
 def wait_for(condition, child, timeout=120):

@@ -460,7 +460,8 @@ def test_real_ctrl_c_on_the_command_line(pickles, tmp_path):
                                                        os.environ.get("PYTHONPATH", "")]))
     argv = [sys.executable, "-m", "linclf_torch", "train", "--data-dir", str(pickles), "--no-verify",
             "--out", str(out), "--batch-size", "10", "--epochs", "1000000", "--device", "cpu", "--no-progress"]
-    child = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not a background job's SIG_IGN
     try:
         deadline = time.monotonic() + 120
         while not (out / "results.json").exists() and child.poll() is None and time.monotonic() < deadline:
