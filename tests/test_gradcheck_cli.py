@@ -38,9 +38,9 @@ def test_the_readme_examples(capsys, monkeypatch):
     """The right example passes, the wrong one fails with its mistake named, and the README quotes
     the wrong one's output as the command prints it."""
     monkeypatch.chdir(ROOT)
-    assert gradcheck("examples/gradients_right.py:ComputeGradients", "--layout", "dd2424", "--numpy") == 0
+    assert gradcheck("experiments/examples/gradients_right.py:ComputeGradients", "--layout", "dd2424", "--numpy") == 0
     assert capsys.readouterr().out.endswith("PASS: all 6 cases\n")
-    assert gradcheck("examples/gradients_wrong.py:ComputeGradients", "--layout", "dd2424", "--numpy") == 1
+    assert gradcheck("experiments/examples/gradients_wrong.py:ComputeGradients", "--layout", "dd2424", "--numpy") == 1
     out = capsys.readouterr().out
     assert "- grad_W, cases 2, 3, 5, 6: your grad_W equals the reference with λW in place of 2λW" in out
     assert out.endswith("FAIL: 4 of 6 cases\n")

@@ -1,5 +1,5 @@
 """A DD2424 student's ComputeGradients in numpy, right. Check it with
-    linclf gradcheck examples/gradients_right.py:ComputeGradients --layout dd2424 --numpy
+    linclf gradcheck experiments/examples/gradients_right.py:ComputeGradients --layout dd2424 --numpy
 """
 import numpy as np
 
