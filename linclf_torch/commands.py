@@ -11,11 +11,11 @@ from .cifar import load_cifar10
 from .config import SWEPT, given
 from .data import load_data, resolve_device
 from .errors import LinclfError, Terminated
-from .resume import recorded_data, resume_config, resume_threads
+from .nn import accuracy
+from .resume import recorded_source, resume_config, resume_threads
 from .run import Interrupted, run
 from .runfolder import RunFolder
 from .threads import set_threads
-from .nn import accuracy
 from .train import confusion_matrix
 
 DATA_DIR = "data"
@@ -80,8 +80,13 @@ def train_command(args, configs):
     f = results["final"]
     print(f"train acc {f['train_acc']:.4f}  val acc {f['val_acc']:.4f}  test acc {f['test_acc']:.4f}  "
           f"({results['wall_time_s']:.1f} s on {results['env']['device_name']}, {results['env']['threads']} threads)")
-    print(f"wrote {out}/: {', '.join(sorted(f.name for f in out.iterdir() if not f.name.startswith('.')))}")
+    print(f"wrote {out}/: {', '.join(written(out))}")
     return 0
+
+
+def written(out):
+    """The files a command wrote into its folder, sorted (not the hidden ones of a run before)."""
+    return sorted(f.name for f in out.iterdir() if not f.name.startswith("."))
 
 
 def grid_command(args, configs):
@@ -94,7 +99,7 @@ def grid_command(args, configs):
         varied = [k for k in SWEPT if len({getattr(cfg, k) for cfg in configs}) > 1]
         report = write_grid(out, results, models, data, varied, top=args.top, source=source)
     print(report)
-    print(f"wrote {out}/: {', '.join(sorted(f.name for f in out.iterdir() if not f.name.startswith('.')))}")
+    print(f"wrote {out}/: {', '.join(written(out))}")
     return 0
 
 
@@ -102,7 +107,7 @@ def evaluate_command(args, configs):
     set_threads(args.threads)
     device = resolve_device(args.device or "auto")
     model, state = load_checkpoint(args.checkpoint, device)
-    data_dir, verify, download = data_source(args, state.get("data") or recorded_data(state["path"]))
+    data_dir, verify, download = data_source(args, recorded_source(state))
     raw = load_cifar10(data_dir, verify=verify, download=download, cache_dir=args.cache_dir or "auto")
     X, y = prepare_test(state, raw, device)
     pred = model.predict(X)

@@ -1,8 +1,8 @@
 """Continuing a run folder (`linclf train --resume DIR`): what may continue, and from where.
 
 A run continues with its own config; only the number of epochs (and the device) may change.
-Its model.pt holds the parameters and the training state (state.py) of the last completed
-epoch, its results.json the data folder it was trained on.
+Its model.pt holds the parameters, the training state (state.py) of the last completed
+epoch and the data folder it was trained on (results.json too, for older checkpoints).
 """
 import json
 from dataclasses import replace
@@ -18,7 +18,7 @@ def resume_config(folder, flags):
     """-> (cfg, checkpoint, data) of the run in folder, after checking it can go on as flags ask.
 
     flags: the TrainConfig fields given on the command line; only epochs and device may
-    differ from the run's. data is results.json's "data" ({} when unknown).
+    differ from the run's. data is recorded_source's ({} when unknown).
     """
     folder = Path(folder)
     if not (folder / "model.pt").exists() and not any(folder.iterdir()):
@@ -26,11 +26,7 @@ def resume_config(folder, flags):
                           f"folder empty): start it again with `linclf train --out {folder}` and its flags")
     cfg, checkpoint = read_checkpoint(folder / "model.pt")
     done = saved_epochs(checkpoint)
-    try:
-        results = json.loads((folder / "results.json").read_text())
-    except (OSError, ValueError):
-        results = {}  # the checkpoint alone is enough to resume
-    results = results if isinstance(results, dict) else {}
+    results = results_beside(folder)  # {} if unreadable: the checkpoint alone is enough to resume
     if results.get("status") == "diverged":
         raise LinclfError(f"{folder} diverged in epoch {results.get('diverged_epoch')}; resuming would diverge "
                           "again: start a new run with a smaller --eta")
@@ -43,9 +39,8 @@ def resume_config(folder, flags):
     if epochs <= done:
         raise LinclfError(f"{folder} has already completed {done} epochs; pass --epochs N with N > {done} "
                           "to train further")
-    data = checkpoint.get("data") or results.get("data")
     return (replace(cfg, epochs=epochs, device=flags.get("device", cfg.device)), checkpoint,
-            data if isinstance(data, dict) else {})
+            recorded_source(checkpoint) or {})
 
 
 def saved_epochs(checkpoint):
@@ -84,13 +79,19 @@ def resume_threads(checkpoint, flag):
     return recorded
 
 
-def recorded_data(checkpoint_path):
-    """The "data" entry (data folder, verify) of the results.json beside a checkpoint, or None."""
-    path = Path(checkpoint_path)
-    folder = path if path.is_dir() else path.parent
+def results_beside(path):
+    """The results.json of a run folder, or of the folder holding a checkpoint file, as a dict;
+    {} when it is missing or unreadable."""
+    path = Path(path)
     try:
-        results = json.loads((folder / "results.json").read_text())
+        results = json.loads(((path if path.is_dir() else path.parent) / "results.json").read_text())
     except (OSError, ValueError):
-        return None
-    data = results.get("data") if isinstance(results, dict) else None
+        return {}
+    return results if isinstance(results, dict) else {}
+
+
+def recorded_source(checkpoint):
+    """Where a checkpoint's run read its data ({"data_dir", "verify"}): the checkpoint's own
+    record, else (a checkpoint from before it kept one) its results.json's; None if unknown."""
+    data = checkpoint.get("data") or results_beside(checkpoint["path"]).get("data")
     return data if isinstance(data, dict) else None
