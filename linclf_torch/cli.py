@@ -126,14 +126,14 @@ def parser():
 def validate(args):
     """Every check that needs neither torch nor files, made before torch is imported.
 
-    Returns the configurations to train (one for train, every combination for grid; None
-    for evaluate and --resume, whose configuration comes from a checkpoint).
+    Returns what the command works on: the configurations to train (one for train, every
+    combination for grid; None for evaluate and --resume, whose configuration comes from a
+    checkpoint), or gradcheck's (file, function name).
     """
     if args.command == "evaluate":
         return None
     if args.command == "gradcheck":
-        args.file, args.function_name = parse_spec(args.function)
-        return None
+        return parse_spec(args.function)
     if args.command == "train" and args.resume is not None:
         if args.out is not None:
             raise LinclfError(f"--resume continues in {args.resume} itself; drop --out (copy the folder first to fork it)")

@@ -1,6 +1,7 @@
 """What each `linclf` command does once cli.py has parsed and validated it (this imports torch).
 
-Each takes the parsed flags and the configurations cli.validate made, and returns the exit code.
+Each takes the parsed flags and what cli.validate made of them (the configurations to train,
+or gradcheck's file and function), and returns the exit code.
 """
 import sys
 import time
@@ -123,15 +124,16 @@ def evaluate_command(args, configs):
     return 0
 
 
-def gradcheck_command(args, configs):
-    """Import the user's function, check it (nn/yourgrad.py), print the table: exit 0 pass, 1 fail."""
+def gradcheck_command(args, spec):
+    """Import the user's function (spec: cli.validate's (file, function name)), check it
+    (nn/yourgrad.py), print the table: exit 0 pass, 1 fail."""
     from .nn.yourgrad import YourFunctionError, check
     from .usercode import load_function
     set_threads(1)  # small tensors: one thread is fastest, and a busy core cannot stall it (threads.py)
-    fn = load_function(args.file, args.function_name)
+    file, function_name = spec
+    fn = load_function(file, function_name)
     try:
-        report = check(fn, args.layout, args.loss, numpy=args.numpy, seed=args.seed,
-                       name=f"{args.file}:{args.function_name}")
+        report = check(fn, args.layout, args.loss, numpy=args.numpy, seed=args.seed, name=f"{file}:{function_name}")
     except YourFunctionError as e:
         raise LinclfError(str(e)) from None
     print(report)
