@@ -16,6 +16,9 @@ What a class folder may hold:
   damaged, not an image), a size other than 32x32, a broken symbolic link, a file that
   vanished or cannot be read.
 """
+import importlib.machinery
+import importlib.util
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -82,7 +85,7 @@ def decode_split(root: Path, split: list[list[str]], progress: bool):
 
     def decode_block(lo):
         block = [decode_file(path, decode) for path in paths[lo:lo + BLOCK]]
-        images[lo:lo + len(block)] = torch.stack(block)  # one copy per block, not one per image
+        torch.stack(block, out=images[lo:lo + len(block)])  # one call per block, not one per image
         return len(block)
 
     workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -104,18 +107,43 @@ def image_decoder():
     call and warning that the codecs move to TorchCodec (torchvision >= 0.29): Python work
     on every call, which holds the GIL and took a third of the time per image.
     """
-    # Imported here: a cached load never needs torchvision, which takes a second to import.
-    # Importing torchvision.io loads the library that registers torch.ops.image.
-    from torchvision.io import ImageReadMode
-    op, rgb = torch.ops.image.decode_image, ImageReadMode.RGB.value
-    return lambda data: op(data, rgb)
+    load_image_library()
+    op = torch.ops.image.decode_image
+    return lambda data: op(data, RGB)
+
+
+RGB = 3  # torchvision.io.ImageReadMode.RGB's value, in every torchvision version
+IMAGE_LIBRARIES = ("image_stable", "image")  # its file's name in torchvision >= 0.29, and before
+
+
+def load_image_library():
+    """Register torch.ops.image, torchvision's image codecs, without importing torchvision.
+
+    Importing torchvision takes seconds (on the way it imports torch._dynamo and sympy); its
+    image library alone takes milliseconds. It is looked for where torchvision.io loads it
+    from: the package folder, under IMAGE_LIBRARIES with Python's extension-module suffix.
+    Where that finds nothing or fails to load, importing torchvision.io loads it its own way.
+    """
+    if hasattr(torch.ops.image, "decode_image"):
+        return
+    spec = importlib.util.find_spec("torchvision")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder, name, suffix in itertools.product(folders, IMAGE_LIBRARIES, importlib.machinery.EXTENSION_SUFFIXES):
+        path = os.path.join(folder, name + suffix)
+        if os.path.isfile(path):
+            try:
+                torch.ops.load_library(path)
+            except (OSError, RuntimeError):
+                break
+            if hasattr(torch.ops.image, "decode_image"):
+                return
+    import torchvision.io  # noqa: F401  (registers torch.ops.image)
 
 
 def decode_file(path: str, decode) -> torch.Tensor:
     """One image file -> (3, 32, 32) uint8 RGB (see the module docstring), or LinclfError naming it."""
     try:
-        with open(path, "rb", buffering=0) as f:
-            data = bytearray(f.readall())  # writable, as torch.frombuffer wants
+        data = read_file(path)
     except FileNotFoundError:
         raise LinclfError(f"{path} disappeared while the images were read (moved or deleted "
                           "meanwhile?): run again once the folder is complete") from None
@@ -128,6 +156,8 @@ def decode_file(path: str, decode) -> torch.Tensor:
     except RuntimeError as exc:
         raise LinclfError(f"cannot decode {path} as an image (damaged, truncated or not a PNG/JPEG): "
                           "remove it or replace it with a 32x32 PNG/JPEG") from exc
+    if image.shape == (3, 32, 32) and image.dtype == torch.uint8:  # what a CIFAR-10 file holds
+        return image
     if image.dtype == getattr(torch, "uint16", None):  # a 16-bit PNG (torch >= 2.3, torchvision >= 0.21): high byte
         image = (image.to(torch.int32) >> 8).to(torch.uint8)
     if image.dtype != torch.uint8:
@@ -137,6 +167,19 @@ def decode_file(path: str, decode) -> torch.Tensor:
         raise LinclfError(f"{path} is {w}x{h} with {c} channel(s)" + (f", {image.shape[0]} frames" if image.ndim == 4
                           else "") + ", not 32x32 RGB: resize it, or remove it")
     return image
+
+
+def read_file(path: str) -> bytearray:
+    """The file's bytes, writable as torch.frombuffer wants: os.open/os.read, the least Python
+    work per file (open() builds a file object; here a 32x32 image is two reads)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # O_BINARY: Windows, else text mode
+    try:
+        data = bytearray()
+        while chunk := os.read(fd, 1 << 16):
+            data += chunk
+        return data
+    finally:
+        os.close(fd)
 
 
 def batch_order(labels: torch.Tensor, n_batches: int = 5, seed: int = 0) -> torch.Tensor:

@@ -5,6 +5,9 @@ folder, both read by the loader: the two decoded images must be equal.
 """
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,3 +199,40 @@ def test_a_class_folder_of_only_hidden_files_holds_no_image(root):
         shutil.move(f, cat / f".{f.name}")
     with pytest.raises(LinclfError, match=r"class folder .*test/cat holds no \.png/\.jpg/\.jpeg image"):
         load_cifar10(root, cache_dir=None)
+
+
+DECODE_IN_A_FRESH_PROCESS = """
+import sys, torch
+from linclf_torch import imagefolder
+from linclf_torch.cifar import load_cifar10
+if sys.argv[3] == "fallback":
+    imagefolder.IMAGE_LIBRARIES = ()  # as where the library's file is not found: torchvision.io loads it
+data = load_cifar10(sys.argv[1], cache_dir=None)
+torch.save({"train": data.train_images, "test": data.test_images}, sys.argv[2])
+print("torchvision imported" if "torchvision" in sys.modules else "torchvision not imported")
+"""
+
+
+@pytest.mark.parametrize("how", ["library", "fallback"])
+def test_decoding_loads_torchvisions_image_library_without_importing_torchvision(root, tmp_path, how):
+    """Importing torchvision takes seconds; its image library, loaded alone, decodes the same
+    images. Where the file is not found, torchvision.io loads it and the images are the same."""
+    folder = Path(torchvision.__file__).parent
+    if how == "library" and not any(f.name.split(".")[0] in imagefolder.IMAGE_LIBRARIES for f in folder.iterdir()):
+        pytest.skip(f"this torchvision names its image library otherwise: {sorted(f.name for f in folder.iterdir())}")
+    for i, (suffix, write) in enumerate(FORMATS.values()):  # every pixel format the decoder sees
+        write(root / "test" / "cat" / f"00{i:02}.{suffix}", picture(i))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", DECODE_IN_A_FRESH_PROCESS, str(root), str(tmp_path / "got.pt"), how],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ("torchvision imported" if how == "fallback" else "torchvision not imported")
+    got, here = torch.load(tmp_path / "got.pt"), load_cifar10(root, cache_dir=None)  # here: through torchvision.io
+    assert torch.equal(got["train"], here.train_images) and torch.equal(got["test"], here.test_images)
+
+
+def test_read_file_reads_files_larger_than_one_read(tmp_path):
+    blob = bytes(range(256)) * 1000 + b"end"  # 256,003 bytes: four reads of 64 KiB and a short one
+    (tmp_path / "big.png").write_bytes(blob)
+    data = imagefolder.read_file(str(tmp_path / "big.png"))
+    assert isinstance(data, bytearray) and data == blob
