@@ -15,6 +15,7 @@ from .nn import accuracy
 from .results import env_info
 from .resume import restore
 from .runfolder import RunFolder
+from .startup import imports_without_gc
 from .state import TrainState
 from .train import build_model, train
 
@@ -94,7 +95,8 @@ def _run(cfg, data, folder, progress, resume, source):
 
 def figures(results, model, data, cfg):
     """The run's figures: loss/cost and accuracy curves; a linear model's class templates."""
-    from .plots import accuracy_figure, curves_figure, weights_figure  # matplotlib: only when drawing
+    with imports_without_gc():  # matplotlib: only when drawing (startup.py)
+        from .plots import accuracy_figure, curves_figure, weights_figure
     if not results["history"]:
         return {}
     drawn = {"curves": curves_figure(results["history"], title=cfg.loss.upper()),
