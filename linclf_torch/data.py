@@ -115,11 +115,13 @@ def pixel_stats(images, normalize="pixel", device="cpu"):
     the same in any order, on any device, and a constant pixel gets var = 0 exactly.
     """
     work = torch.float64 if images.is_floating_point() else torch.float32
+    u = torch.empty((CHUNK, *images.shape[1:]), dtype=work, device=device)  # (CHUNK, 3, H, W), reused
     s1 = s2 = 0
     for lo in range(0, len(images), CHUNK):
-        u = images[lo:lo + CHUNK].to(device=device, dtype=work)  # (c, 3, H, W)
-        s1 = s1 + u.sum(0).double()                              # (3, H, W) sums per pixel
-        s2 = s2 + (u * u).sum(0).double()
+        part = images[lo:lo + CHUNK]
+        chunk = u[:len(part)].copy_(part)                       # (c, 3, H, W)
+        s1 = s1 + chunk.sum(0).double()                         # (3, H, W) sums per pixel
+        s2 = s2 + chunk.mul_(chunk).sum(0).double()
     N = len(images)
     if normalize == "channel":  # every position of a channel is one more entry
         s1, s2, N = s1.sum((1, 2), keepdim=True), s2.sum((1, 2), keepdim=True), N * s1[0].numel()
