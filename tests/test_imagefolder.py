@@ -248,5 +248,10 @@ def test_each_format_decodes_as_torchvisions_decode_image(tmp_path, name):
     path = tmp_path / f"image.{suffix}"
     write(path, picture())
     data = imagefolder.read_file(str(path))
-    expected = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+    try:
+        expected = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+    except RuntimeError:  # an older torchvision that cannot decode this format: neither can its op
+        with pytest.raises(RuntimeError):
+            imagefolder.image_decoder()(data)
+        return
     assert torch.equal(imagefolder.image_decoder()(data), expected), name
