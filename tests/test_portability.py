@@ -97,6 +97,26 @@ def test_train_imports_torch_with_the_garbage_collector_paused_then_frozen(pickl
     assert int(frozen) > 100_000  # torch's modules, classes and functions (about 275,000 with torch 2.14)
 
 
+@pytest.mark.parametrize("argv, code, out, err", [
+    (["--version"], 0, "linclf_torch 0.", ""),
+    (["train", "--eta", "0"], 2, "", "linclf: error: --eta must be > 0"),
+    (["train", "--epochs", "2", "--batch-size", "10", "--no-verify", "--device", "cpu"], 0,
+     "wrote RUN/: accuracy.png, curves.png, model.pt, results.json, weights.png", "train: 2/2 epochs done"),
+])
+def test_the_command_ends_without_clean_up_and_loses_no_output(pickles, tmp_path, argv, code, out, err):
+    """cli.command ends the process with os._exit after main(): every line reaches the pipes
+    (block-buffered, so flushed by hand), the exit code is main's, every file is written."""
+    if argv[0] == "train":
+        argv = [*argv, "--data-dir", str(pickles), "--out", str(tmp_path / "RUN")]
+    buffered = {k: v for k, v in ENV.items() if k != "PYTHONUNBUFFERED"}  # pipes block-buffered, as usual
+    done = subprocess.run([sys.executable, "-m", "linclf_torch", *argv], capture_output=True, text=True,
+                          env=buffered, cwd=tmp_path)
+    assert done.returncode == code, done.stderr
+    assert out in done.stdout.replace(str(tmp_path) + os.sep, "") and err in done.stderr
+    if code == 0 and argv[0] == "train":
+        assert json.loads((tmp_path / "RUN" / "results.json").read_text())["status"] == "completed"
+
+
 def test_imports_without_gc_leaves_a_paused_collector_paused():
     gc.disable()
     try:
