@@ -26,6 +26,7 @@ def test_bench_load_quick_measures_each_step_and_cleans_up(tmp_path, monkeypatch
         assert run["peak_gb"] >= run["load_peak_gb"] >= run["import_peak_gb"] > 0
     [train] = r["train_1"]
     assert train["wall_s"] > train["training_s"] > 0 and train["cpu_s"] > 0
+    assert train["rest_s"] == train["wall_s"] - train["training_s"]
     assert r["threads"] == 1 and r["command"].startswith("python experiments/bench_load.py")
     report = (out / "report.md").read_text()
     assert report.count("\n| ") == 5  # header row + first load, a1, full, one train row
