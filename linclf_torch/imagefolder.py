@@ -65,27 +65,35 @@ def is_image(entry: os.DirEntry) -> bool:
 
 def read_image_folder(root: Path, train: list[list[str]], test: list[list[str]], progress: bool) -> dict:
     """Decode list_split's files -> train (in batch order) and test images and labels, batch_size."""
-    train_images, train_labels = decode_split(root, train, progress)
-    test_images, test_labels = decode_split(root, test, progress)
-    order = batch_order(train_labels)
-    return dict(train_images=train_images[order], train_labels=train_labels[order],
-                test_images=test_images, test_labels=test_labels, batch_size=len(order) // 5)
+    train_labels, test_labels = folder_labels(train), folder_labels(test)
+    order = batch_order(train_labels)  # (N,) the folder index of each image in batch order
+    return dict(train_images=decode_split(root, train, progress, order), train_labels=train_labels[order],
+                test_images=decode_split(root, test, progress), test_labels=test_labels, batch_size=len(order) // 5)
 
 
-def decode_split(root: Path, split: list[list[str]], progress: bool):
-    """Decode every file -> images (n, 3, 32, 32) uint8 and labels (n,) int64, folder order.
+def folder_labels(split: list[list[str]]) -> torch.Tensor:
+    """(n,) int64: the class index of each file, in folder order."""
+    return torch.tensor([c for c, class_files in enumerate(split) for _ in class_files])
+
+
+def decode_split(root: Path, split: list[list[str]], progress: bool, order: torch.Tensor | None = None):
+    """Decode every file -> images (n, 3, 32, 32) uint8: images[j] is file order[j] in folder
+    order (order=None: the folder order itself).
 
     Blocks of files are decoded by as many threads as the process may use cores: torchvision's
-    decoder releases the GIL. The first file that fails, in folder order, is the one named.
+    decoder releases the GIL. Each block is copied straight to its rows, so that no second
+    copy of the split is made to reorder it. The first file that fails, in folder order, is
+    the one named.
     """
-    paths = [os.path.join(root, f) for class_files in split for f in class_files]
-    labels = torch.tensor([c for c, class_files in enumerate(split) for _ in class_files])
+    base = os.path.join(root, "")  # root and a separator: joined by +, 6 times faster than os.path.join
+    paths = [base + f for class_files in split for f in class_files]
+    rows = torch.arange(len(paths)) if order is None else torch.argsort(order)  # (n,) where file i goes
     images = torch.empty(len(paths), 3, 32, 32, dtype=torch.uint8)
     decode = image_decoder()
 
     def decode_block(lo):
         block = [decode_file(path, decode) for path in paths[lo:lo + BLOCK]]
-        torch.stack(block, out=images[lo:lo + len(block)])  # one call per block, not one per image
+        images.index_copy_(0, rows[lo:lo + len(block)], torch.stack(block))  # two calls per block
         return len(block)
 
     workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -97,7 +105,7 @@ def decode_split(root: Path, split: list[list[str]], progress: bool):
         except BaseException:  # a bad file or Ctrl-C: start no further block
             pool.shutdown(cancel_futures=True)
             raise
-    return images, labels
+    return images
 
 
 def image_decoder():
