@@ -21,6 +21,7 @@ import importlib.util
 import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
 from pathlib import Path
 
 import torch
@@ -117,8 +118,8 @@ def image_decoder():
     straight to decode_jpeg, which decode_image calls after a format check of its own:
     28 µs per CIFAR-10 image instead of 41 µs.
     """
-    load_image_library()
-    jpeg, any_format = torch.ops.image.decode_jpeg.default, torch.ops.image.decode_image.default
+    ops = load_image_library()
+    jpeg, any_format = ops.decode_jpeg.default, ops.decode_image.default
 
     def decode(data: bytearray) -> torch.Tensor:
         op = jpeg if data.startswith(b"\xff\xd8\xff") else any_format
@@ -131,27 +132,37 @@ IMAGE_LIBRARIES = ("image_stable", "image")  # its file's name in torchvision >=
 
 
 def load_image_library():
-    """Register torch.ops.image, torchvision's image codecs, without importing torchvision.
+    """torch.ops.image, torchvision's image codecs, registered without importing torchvision.
 
     Importing torchvision takes seconds (on the way it imports torch._dynamo and sympy); its
     image library alone takes milliseconds. It is looked for where torchvision.io loads it
     from: the package folder, under IMAGE_LIBRARIES with Python's extension-module suffix.
     Where that finds nothing or fails to load, importing torchvision.io loads it its own way.
+    A torchvision without image decoders (they are deprecated since 0.29) is a LinclfError.
     """
-    if hasattr(torch.ops.image, "decode_image"):
-        return
-    spec = importlib.util.find_spec("torchvision")
-    folders = list(spec.submodule_search_locations or []) if spec else []
-    for folder, name, suffix in itertools.product(folders, IMAGE_LIBRARIES, importlib.machinery.EXTENSION_SUFFIXES):
-        path = os.path.join(folder, name + suffix)
-        if os.path.isfile(path):
-            try:
-                torch.ops.load_library(path)
-            except (OSError, RuntimeError):
+    if not has_decoders():
+        spec = importlib.util.find_spec("torchvision")
+        folders = list(spec.submodule_search_locations or []) if spec else []
+        for folder, name, suffix in itertools.product(folders, IMAGE_LIBRARIES,
+                                                      importlib.machinery.EXTENSION_SUFFIXES):
+            path = os.path.join(folder, name + suffix)
+            if os.path.isfile(path):
+                try:
+                    torch.ops.load_library(path)
+                except (OSError, RuntimeError):
+                    pass
                 break
-            if hasattr(torch.ops.image, "decode_image"):
-                return
-    import torchvision.io  # noqa: F401  (registers torch.ops.image)
+    if not has_decoders():
+        import torchvision.io  # noqa: F401  (registers torch.ops.image)
+    if not has_decoders():
+        raise LinclfError(f"torchvision {version('torchvision')} has no image decoder (torchvision's image decoding "
+                          "is deprecated since 0.29): install a torchvision that decodes images (0.16 to 0.29 do), "
+                          "or use the official CIFAR-10 pickles (cifar-10-batches-py/), which need no decoding")
+    return torch.ops.image
+
+
+def has_decoders() -> bool:
+    return hasattr(torch.ops.image, "decode_image") and hasattr(torch.ops.image, "decode_jpeg")
 
 
 def decode_file(path: str, decode) -> torch.Tensor:

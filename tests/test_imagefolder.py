@@ -255,3 +255,12 @@ def test_each_format_decodes_as_torchvisions_decode_image(tmp_path, name):
             imagefolder.image_decoder()(data)
         return
     assert torch.equal(imagefolder.image_decoder()(data), expected), name
+
+
+def test_a_torchvision_without_image_decoders_is_one_line(root, monkeypatch):
+    """torchvision's image decoding is deprecated since 0.29: where a later one has none, the
+    error says what to install, or to use the pickles, instead of an AttributeError."""
+    monkeypatch.setattr(imagefolder, "IMAGE_LIBRARIES", ())
+    monkeypatch.setattr(imagefolder, "has_decoders", lambda: False)
+    with pytest.raises(LinclfError, match=r"^torchvision \S+ has no image decoder .*official CIFAR-10 pickles"):
+        load_cifar10(root, cache_dir=None)
