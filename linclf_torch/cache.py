@@ -18,6 +18,7 @@ import os
 import stat
 import sys
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -71,14 +72,15 @@ def cached(folder, kind: str, root: Path, files: list[str], build, extra="") -> 
         return build()
     key = hashlib.sha256(f"{kind}\n{root.resolve()}".encode()).hexdigest()[:16]
     path = Path(folder) / f"cifar10-{kind}-{key}.pt"
-    fingerprint = source_fingerprint(root, files, f"{CACHE_FORMAT}\n{extra}")
-    entry, damage = read(path), None
-    if entry is None and path.exists():
-        damage = "not a readable torch file"
-    elif isinstance(entry, dict) and entry.get("fingerprint") == fingerprint:
-        if entry.get("checksum") == checksum(entry):
+    entry = read(path)
+    with ThreadPoolExecutor(1) as pool:  # the CRC-32 (zlib releases the GIL) runs while the sources are stat-ed
+        crc = pool.submit(checksum, entry) if isinstance(entry, dict) else None
+        fingerprint = source_fingerprint(root, files, f"{CACHE_FORMAT}\n{extra}")
+        current = crc is not None and entry.get("fingerprint") == fingerprint
+        if current and entry.get("checksum") == crc.result():
             return entry
-        damage = "checksum mismatch"
+    damage = ("checksum mismatch" if current else
+              "not a readable torch file" if entry is None and path.exists() else None)
     if damage:
         print(f"linclf: the decoded-image cache {path} is damaged ({damage}); rebuilding it from {root}",
               file=sys.stderr)
