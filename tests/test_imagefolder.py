@@ -15,7 +15,7 @@ import torch
 import torchvision
 from PIL import Image
 
-from linclf_torch import imagefolder
+from linclf_torch import imagedecode, imagefolder
 from linclf_torch.cifar import CLASSES, load_cifar10
 from linclf_torch.errors import LinclfError
 from synthetic import write_image_folder, write_png16
@@ -203,10 +203,10 @@ def test_a_class_folder_of_only_hidden_files_holds_no_image(root):
 
 DECODE_IN_A_FRESH_PROCESS = """
 import sys, torch
-from linclf_torch import imagefolder
+from linclf_torch import imagedecode
 from linclf_torch.cifar import load_cifar10
 if sys.argv[3] == "fallback":
-    imagefolder.IMAGE_LIBRARIES = ()  # as where the library's file is not found: torchvision.io loads it
+    imagedecode.IMAGE_LIBRARIES = ()  # as where the library's file is not found: torchvision.io loads it
 data = load_cifar10(sys.argv[1], cache_dir=None)
 torch.save({"train": data.train_images, "test": data.test_images}, sys.argv[2])
 print("torchvision imported" if "torchvision" in sys.modules else "torchvision not imported")
@@ -218,7 +218,7 @@ def test_decoding_loads_torchvisions_image_library_without_importing_torchvision
     """Importing torchvision takes seconds; its image library, loaded alone, decodes the same
     images. Where the file is not found, torchvision.io loads it and the images are the same."""
     folder = Path(torchvision.__file__).parent
-    if how == "library" and not any(f.name.split(".")[0] in imagefolder.IMAGE_LIBRARIES for f in folder.iterdir()):
+    if how == "library" and not any(f.name.split(".")[0] in imagedecode.IMAGE_LIBRARIES for f in folder.iterdir()):
         pytest.skip(f"this torchvision names its image library otherwise: {sorted(f.name for f in folder.iterdir())}")
     for i, (suffix, write) in enumerate(FORMATS.values()):  # every pixel format the decoder sees
         write(root / "test" / "cat" / f"00{i:02}.{suffix}", picture(i))
@@ -234,7 +234,7 @@ def test_decoding_loads_torchvisions_image_library_without_importing_torchvision
 def test_read_file_reads_files_larger_than_one_read(tmp_path):
     blob = bytes(range(256)) * 1000 + b"end"  # 256,003 bytes: four reads of 64 KiB and a short one
     (tmp_path / "big.png").write_bytes(blob)
-    data = imagefolder.read_file(str(tmp_path / "big.png"))
+    data = imagedecode.read_file(str(tmp_path / "big.png"))
     assert isinstance(data, bytearray) and data == blob
 
 
@@ -247,20 +247,20 @@ def test_each_format_decodes_as_torchvisions_decode_image(tmp_path, name):
     suffix, write = FORMATS[name]
     path = tmp_path / f"image.{suffix}"
     write(path, picture())
-    data = imagefolder.read_file(str(path))
+    data = imagedecode.read_file(str(path))
     try:
         expected = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
     except RuntimeError:  # an older torchvision that cannot decode this format: neither can its op
         with pytest.raises(RuntimeError):
-            imagefolder.image_decoder()(data)
+            imagedecode.image_decoder()(data)
         return
-    assert torch.equal(imagefolder.image_decoder()(data), expected), name
+    assert torch.equal(imagedecode.image_decoder()(data), expected), name
 
 
 def test_a_torchvision_without_image_decoders_is_one_line(root, monkeypatch):
     """torchvision's image decoding is deprecated since 0.29: where a later one has none, the
     error says what to install, or to use the pickles, instead of an AttributeError."""
-    monkeypatch.setattr(imagefolder, "IMAGE_LIBRARIES", ())
-    monkeypatch.setattr(imagefolder, "has_decoders", lambda: False)
+    monkeypatch.setattr(imagedecode, "IMAGE_LIBRARIES", ())
+    monkeypatch.setattr(imagedecode, "has_decoders", lambda: False)
     with pytest.raises(LinclfError, match=r"^torchvision \S+ has no image decoder .*official CIFAR-10 pickles"):
         load_cifar10(root, cache_dir=None)
