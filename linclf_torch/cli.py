@@ -17,7 +17,7 @@ from .errors import LinclfError, Terminated
 from .files import os_error_message
 from .startup import imports_without_gc
 from .threads import add_threads_flag
-from .usercode import parse_spec
+from .usercode import MODULE as USER_MODULE, parse_spec
 
 D = TrainConfig()
 DATA_DIR = "data"
@@ -173,7 +173,8 @@ def command():
     once, without Python's clean-up of every object, which takes 0.3 s once torch is loaded
     (1.0 s without startup.py's frozen imports; measured on the README's machine). Nothing is
     lost: main() writes every file whole and closes it before it returns, and stdout and
-    stderr are flushed here. A bug's exception still ends the ordinary way, with its traceback.
+    stderr are flushed here. A bug's exception, and a command that ran the user's own code
+    (gradcheck), still end the ordinary way.
     """
     try:
         code = main()
@@ -182,6 +183,8 @@ def command():
     if isinstance(code, str):  # sys.exit("message") semantics
         print(code, file=sys.stderr)
         code = 1
+    if USER_MODULE in sys.modules:  # a user's file ran here (gradcheck): its open files and atexit handlers
+        sys.exit(code)              # get Python's clean-up
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -99,3 +99,18 @@ def test_parsing_and_file_errors_import_no_torch(tmp_path):
     assert done.stdout.splitlines()[-1] == "False"
     assert "its top-level code runs: your own code, run with your permissions" in " ".join(done.stdout.split())
     assert "the following arguments are required: --layout" in done.stderr
+
+
+def test_the_users_open_files_and_atexit_handlers_get_pythons_clean_up(tmp_path):
+    """The command ends with os._exit (cli.command), except after running the user's own file:
+    a log it left open, buffered, and its atexit handler are still written at the end."""
+    (tmp_path / "mine.py").write_text(RIGHT + """
+import atexit
+log = open("log.txt", "w")  # never closed, block-buffered: only Python's clean-up writes it
+log.write("imported\\n")
+atexit.register(lambda: open("atexit.txt", "w").write("ran"))
+""")
+    done = subprocess.run([sys.executable, "-m", "linclf_torch", "gradcheck", "mine.py:grads", "--layout", "torch"],
+                          capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "log.txt").read_text() == "imported\n" and (tmp_path / "atexit.txt").read_text() == "ran"
