@@ -29,7 +29,7 @@ CLASSES = (
 )
 
 # The official MD5s, as torchvision.datasets.CIFAR10 lists them (train_list, test_list, meta);
-# copied so that a cached load never pays the second it takes to import torchvision.
+# copied so that a cached load never pays the 2.6 s it takes to import torchvision.
 _MD5 = {
     "data_batch_1": "c99cafc152244af753f735de768cd75f",
     "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
