@@ -15,7 +15,6 @@ from .nn import accuracy
 from .results import env_info
 from .resume import restore
 from .runfolder import RunFolder
-from .startup import imports_without_gc
 from .state import TrainState
 from .train import build_model, train
 
@@ -95,8 +94,7 @@ def _run(cfg, data, folder, progress, resume, source):
 
 def figures(results, model, data, cfg):
     """The run's figures: loss/cost and accuracy curves; a linear model's class templates."""
-    with imports_without_gc():  # matplotlib: only when drawing (startup.py)
-        from .plots import accuracy_figure, curves_figure, weights_figure
+    from .plots import accuracy_figure, curves_figure, weights_figure  # matplotlib: only when drawing
     if not results["history"]:
         return {}
     drawn = {"curves": curves_figure(results["history"], title=cfg.loss.upper()),

@@ -1,4 +1,4 @@
-"""Start-up time: importing torch and matplotlib costs seconds before any work is done.
+"""Start-up time of the `linclf` command: importing torch costs seconds before any work.
 
 Importing torch creates about 275,000 objects that Python's cyclic garbage collector
 tracks, and almost no garbage; yet the collector runs while they are created, each full
@@ -6,6 +6,10 @@ collection walking all of them (0.3 s each, measured on the README's 2-core mach
 `imports_without_gc` pauses the collector during an import, then freezes what was imported
 (gc.freeze: modules, classes and functions that live as long as the process, never scanned
 again), so that later collections walk only the objects made after it.
+
+For the command line only (cli.main), whose process ends with its command: a frozen object
+that later becomes cyclic garbage is never collected, which a notebook or a script that
+goes on calling the library must not be left with.
 """
 import contextlib
 import gc

@@ -117,6 +117,26 @@ def test_the_command_ends_without_clean_up_and_loses_no_output(pickles, tmp_path
         assert json.loads((tmp_path / "RUN" / "results.json").read_text())["status"] == "completed"
 
 
+RUN_FROM_PYTHON = """
+import gc, sys
+from linclf_torch.config import TrainConfig
+from linclf_torch.data import load_data
+from linclf_torch.run import run
+data = load_data(sys.argv[1], verify=False, cache_dir=None)
+results, _ = run(TrainConfig(epochs=1, batch_size=10), data, out=sys.argv[2])
+print(results["status"], gc.isenabled(), gc.get_freeze_count())
+"""
+
+
+def test_the_library_leaves_the_garbage_collector_alone(pickles, tmp_path):
+    """Only the command freezes its imports: in a notebook or script that goes on, a frozen
+    object that later became cyclic garbage would never be collected."""
+    done = subprocess.run([sys.executable, "-c", RUN_FROM_PYTHON, str(pickles), str(tmp_path / "run")],
+                          capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    assert done.stdout.splitlines()[-1] == "completed True 0", done.stderr
+    assert (tmp_path / "run" / "curves.png").is_file()  # matplotlib was imported, without a freeze
+
+
 def test_imports_without_gc_leaves_a_paused_collector_paused():
     gc.disable()
     try:
