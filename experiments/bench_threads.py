@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from linclf_torch.threads import usable_cores
+
 ROOT = Path(__file__).resolve().parents[1]
 ONE_RUN = """
 import sys, time
@@ -59,7 +61,7 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", default="experiments/results/bench_threads")
     args = p.parse_args(argv)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     settings = [*range(1, cores + 1), "auto"]
     results = {"cores": cores, "epochs": args.epochs, "repeats": args.repeats, "conditions": {}}
     for condition in ("idle", "busy"):

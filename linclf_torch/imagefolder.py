@@ -22,6 +22,7 @@ import torch
 from .errors import LinclfError
 from .imagedecode import decode_file, image_decoder
 from .progress import bar as progress_bar
+from .threads import usable_cores
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 BLOCK = 256  # files per task of the decoding threads
@@ -91,8 +92,7 @@ def decode_split(root: Path, split: list[list[str]], progress: bool, order: torc
         images.index_copy_(0, rows[lo:lo + len(block)], torch.stack(block))  # two calls per block
         return len(block)
 
-    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    with ThreadPoolExecutor(workers) as pool, \
+    with ThreadPoolExecutor(usable_cores()) as pool, \
             progress_bar(total=len(paths), desc="decoding images", unit="image", enabled=progress) as bar:
         try:
             for n in pool.map(decode_block, range(0, len(paths), BLOCK)):
