@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .checkpoint import load_checkpoint, prepare_test
 from .cifar import load_cifar10
+from .cli import DATA_DIR
 from .config import SWEPT, given
 from .data import load_data, resolve_device
 from .errors import LinclfError, Terminated
@@ -18,8 +19,6 @@ from .run import Interrupted, run
 from .runfolder import RunFolder
 from .threads import set_threads
 from .train import confusion_matrix
-
-DATA_DIR = "data"
 
 
 def data_source(args, recorded=None):
