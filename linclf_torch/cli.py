@@ -15,6 +15,7 @@ from . import __version__
 from .config import DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
 from .errors import LinclfError, Terminated
 from .files import os_error_message
+from .painter import Painter
 from .startup import imports_without_gc
 from .threads import add_threads_flag
 from .usercode import MODULE as USER_MODULE, parse_spec
@@ -150,9 +151,10 @@ def main(argv=None):
     try:
         args = parser().parse_args(argv)
         configs = validate(args)
-        with imports_without_gc():
-            from .commands import run_command  # torch and the library, from here on
-        return run_command(args, configs)
+        with Painter(start=args.command == "train") as painter:  # imports matplotlib while this imports torch
+            with imports_without_gc():
+                from .commands import run_command  # torch and the library, from here on
+            return run_command(args, configs, painter)
     except LinclfError as e:
         print(f"linclf: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
     except BrokenPipeError:  # `linclf ... | head`: the reader left; say nothing more

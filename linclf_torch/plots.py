@@ -2,9 +2,11 @@
 
 The three figures every `linclf train` draws (curves, accuracy, weights) have fixed margins,
 not a layout engine: matplotlib's constrained layout solves the layout again at every draw,
-and took most of the 1.5 s those figures cost (0.4 s without it).
+and took most of the 1.5 s those figures cost (0.4 s without it). This module never imports
+torch, so that the command's painter process (painter.py) starts in a second: tensors are
+read through their own methods, pixels computed with numpy, matplotlib's array library.
 """
-import torch
+import numpy as np
 from matplotlib.figure import Figure
 
 
@@ -46,25 +48,37 @@ def _curves(axes, history, title, keys=("loss", "cost"), ylabel=None):
 def weights_figure(W, classes, image_shape, cols=5):
     """Each row of W (K, d) as a colour image: the class template, min-max scaled alone.
 
-    One image of cols templates per row, each under its class name (one imshow, not K axes).
+    W: a tensor on any device, or an array. One image of cols templates per row, each under
+    its class name (one imshow, not K axes).
     """
     K, (C, H, Wd) = W.shape[0], image_shape
     rows, top, gap = -(-K // cols), H // 3, 2  # pixels above each template for its name, and between
-    t = W.detach().double().cpu().reshape(K, C, H, Wd)
-    lo, hi = t.amin((1, 2, 3), keepdim=True), t.amax((1, 2, 3), keepdim=True)
-    t = (t - lo) / (hi - lo).clamp_min(1e-12)
-    tiles = torch.ones(rows * cols, C, top + H, Wd + gap, dtype=torch.float64)  # white around each
+    t = minmax_scaled(host_array(W).reshape(K, C, H, Wd))
+    tiles = np.ones((rows * cols, C, top + H, Wd + gap))  # white around each
     tiles[:K, :, top:, gap // 2:gap // 2 + Wd] = t
-    mosaic = tiles.reshape(rows, cols, C, top + H, Wd + gap).permute(0, 3, 1, 4, 2).reshape(
+    mosaic = tiles.reshape(rows, cols, C, top + H, Wd + gap).transpose(0, 3, 1, 4, 2).reshape(
         rows * (top + H), cols * (Wd + gap), C)                                      # (rows·h, cols·w, C)
     fig = Figure(figsize=(2 * cols, 2.2 * rows))
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(mosaic.numpy(), interpolation="nearest")
+    ax.imshow(mosaic, interpolation="nearest")
     ax.axis("off")
     for k in range(K):
         ax.text((k % cols) * (Wd + gap) + (Wd + gap) / 2, (k // cols) * (top + H) + top / 2, classes[k],
                 ha="center", va="center", fontsize=11)
     return fig
+
+
+def host_array(x):
+    """A tensor on any device (read through its own methods), or an array -> float64 numpy array."""
+    if hasattr(x, "detach"):
+        x = x.detach().double().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def minmax_scaled(t):
+    """Each image of t (n, C, H, W) scaled alone to [0, 1]: (t − min) / (max − min)."""
+    lo, hi = t.min(axis=(1, 2, 3), keepdims=True), t.max(axis=(1, 2, 3), keepdims=True)
+    return (t - lo) / np.maximum(hi - lo, 1e-12)
 
 
 def weights_rows(Ws, classes, image_shape):
@@ -81,9 +95,8 @@ def weights_rows(Ws, classes, image_shape):
 
 
 def _template(ax, w, image_shape, title, fontsize=None):
-    w = w.detach().double().cpu().reshape(image_shape)  # (3, H, W)
-    w = (w - w.min()) / (w.max() - w.min()).clamp_min(1e-12)
-    ax.imshow(w.permute(1, 2, 0).numpy())
+    w = minmax_scaled(host_array(w).reshape(1, *image_shape))[0]  # (3, H, W)
+    ax.imshow(w.transpose(1, 2, 0))
     ax.set_title(title, fontsize=fontsize)
     ax.axis("off")
 

@@ -12,6 +12,7 @@ progress. results.json's "status" says how the run stands:
 from dataclasses import asdict
 
 from .nn import accuracy
+from .painter import Painter
 from .results import env_info
 from .resume import restore
 from .runfolder import RunFolder
@@ -44,24 +45,26 @@ def final_metrics(model, data, history):
             "test_acc": accuracy(model.predict(data.X_test), data.y_test).item()}
 
 
-def run(cfg, data, out=None, *, overwrite=False, progress=True, resume=None, source=None):
+def run(cfg, data, out=None, *, overwrite=False, progress=True, resume=None, source=None, painter=None):
     """Train a model for cfg on data, keeping the run folder `out` current (None: no files).
 
     out: a folder path, or a RunFolder the caller opened (the CLI opens and locks it before
     loading the data). A folder that already holds files is refused unless overwrite=True.
     resume: a checkpoint dict from read_checkpoint (out's own model.pt) to continue from.
     source: where the data came from ({"data_dir": ..., "verify": ...}), kept in results.json.
+    painter: a painter.Painter process to draw the figures (the CLI's); default: this process.
     Returns (results, model); results holds status ("completed" or "diverged"), config,
     history, final, wall_time_s and env. Ctrl-C or SIGTERM raises Interrupted after marking
     the folder.
     """
+    painter = painter or Painter(start=False)
     if out is None or isinstance(out, RunFolder):
-        return _run(cfg, data, out, progress, resume, source)
+        return _run(cfg, data, out, progress, resume, source, painter)
     with RunFolder(out, overwrite=overwrite, resuming=resume is not None) as folder:
-        return _run(cfg, data, folder, progress, resume, source)
+        return _run(cfg, data, folder, progress, resume, source, painter)
 
 
-def _run(cfg, data, folder, progress, resume, source):
+def _run(cfg, data, folder, progress, resume, source, painter):
     device = data.X_train.device
     model = build_model(cfg, data.X_train.shape[1], len(data.classes), device)
     state = TrainState.start(model, cfg, device)
@@ -83,22 +86,27 @@ def _run(cfg, data, folder, progress, resume, source):
                                wall_time_s=saved["wall_time_s"])
             folder.interrupted(results, env)
         raise Interrupted({**results, "env": env}, e) from e
-    if state.diverged_epoch is None:
+    completed = state.diverged_epoch is None
+    if folder is not None:  # the painter draws while the model is tested here
+        folder.draw(figures(completed, state.history, model, data, cfg), painter)
+    if completed:
         results = describe("completed", cfg, state, source, final=final_metrics(model, data, state.history))
     else:
         results = describe("diverged", cfg, state, source)  # the cost is NaN or inf: nothing worth testing
     if folder is not None:
-        folder.finish(results, env, figures(results, model, data, cfg))
+        folder.finish(results, env, painter)
     return {**results, "env": env}, model
 
 
-def figures(results, model, data, cfg):
-    """The run's figures: loss/cost and accuracy curves; a linear model's class templates."""
-    from .plots import accuracy_figure, curves_figure, weights_figure  # matplotlib: only when drawing
-    if not results["history"]:
+def figures(completed, history, model, data, cfg):
+    """The run's figures, as the painter takes them: name -> (plots function, args, kwargs).
+    Loss/cost and accuracy curves; a linear model's class templates, once completed."""
+    if not history:
         return {}
-    drawn = {"curves": curves_figure(results["history"], title=cfg.loss.upper()),
-             "accuracy": accuracy_figure(results["history"], title=cfg.loss.upper())}
-    if results["status"] == "completed" and "W" in model.params:
-        drawn["weights"] = weights_figure(model.params["W"], data.classes, data.image_shape)
+    title = cfg.loss.upper()
+    drawn = {"curves": ("curves_figure", (history,), {"title": title}),
+             "accuracy": ("accuracy_figure", (history,), {"title": title})}
+    if completed and "W" in model.params:  # W as an array: the painter does not import torch
+        drawn["weights"] = ("weights_figure", (model.params["W"].double().cpu().numpy(), data.classes,
+                                               data.image_shape), {})
     return drawn
