@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from .errors import LinclfError, Terminated
+from .threads import add_helper, remove_helper
 
 CHILD = "import sys; sys.path.insert(0, sys.argv[1]); from linclf_torch.painter import serve; serve()"
 
@@ -51,7 +52,8 @@ class Painter:
                                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                                 stderr=subprocess.DEVNULL)
             except OSError:  # no way to start Python again here: draw in process
-                pass
+                return
+            add_helper(self.process.pid)  # its CPU is not other processes' load (--threads auto)
 
     def __enter__(self):
         return self
@@ -96,6 +98,7 @@ class Painter:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        remove_helper(process.pid)
         for stream in (process.stdin, process.stdout):
             try:
                 stream.close()
