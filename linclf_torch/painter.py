@@ -4,9 +4,9 @@ Drawing the three figures in the command's own process took 1.1–1.4 s after tr
 README's 2-core machine): 0.5–0.7 s importing matplotlib, 0.2 s loading its fonts, 0.4–0.5 s
 drawing and writing the files. The command starts the painter before it imports torch
 (cli.main): on another core, the painter imports matplotlib and loads its fonts while the
-command imports torch (single-threaded, 2.5 s) and trains. After training, the command hands it the
-figures (`paint`), tests the model and writes results.json meanwhile, then waits for the
-files (`wait`).
+command imports torch (single-threaded, 2.5 s) and trains. After training, the command
+hands it the figures (`paint`), tests the model and writes results.json meanwhile, then
+waits for the files (`wait`).
 
 The painter draws with plots.py and writes each file as files.save_figure does (whole or
 not at all), so its files are the same, byte for byte, as those drawn in process. It never

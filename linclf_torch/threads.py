@@ -6,8 +6,9 @@ another process holds stalls the whole op (measured: 7x slower with one of 2 cor
 `auto` (the default) therefore counts the cores that other processes left idle while this
 one started (importing torch: a second or more) and takes that many threads, at least one
 and at most PyTorch's default. The processes this one started to work for it (the painter,
-which imports matplotlib meanwhile: painter.py) are not others: their CPU counts as its own. The count is chosen once per process and recorded in
-results.json; `--resume` reuses a run's count, since it changes float summation order.
+which imports matplotlib meanwhile: painter.py) are not others: their CPU counts as its own.
+The count is chosen once per process and recorded in results.json; `--resume` reuses a
+run's count, since it changes float summation order.
 README: "Performance".
 
 Imports no torch at module level: the CLI parses its flags before importing torch, and this
