@@ -69,8 +69,11 @@ add_threads_flag(parser)
 
 
 def fail(e):
-    """A LinclfError (bad --threads, no data, ...) as one line, exit status 2."""
-    print(f"error: {' '.join(str(e).splitlines())}", file=sys.stderr)
+    """A LinclfError (bad --threads, no data, ...) as one line, exit status 2. A notebook has no
+    command line: there the line says where its flags come from."""
+    hint = (f" (in a notebook the flags come from WALKTHROUGH_ARGS, now {os.environ.get('WALKTHROUGH_ARGS', '')!r}: "
+            "run `%env WALKTHROUGH_ARGS=--data-dir PATH` in a cell, then the cells from the top)" if IN_NOTEBOOK else "")
+    print(f"error: {' '.join(str(e).splitlines())}{hint}", file=sys.stderr)
     sys.exit(2)
 
 

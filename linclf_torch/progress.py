@@ -1,18 +1,22 @@
-"""Progress for people and for logs: an animated tqdm bar on a terminal, plain lines elsewhere.
+"""Progress for people and for logs: an animated tqdm bar on a terminal or in a notebook, plain
+lines elsewhere.
 
 When stderr is not a terminal (CI, `nohup`, a SLURM job, `> log 2>&1`), a bar's redraws
 would land in the log as hundreds of carriage-return lines. There, `bar` returns `LogLines`
 instead: one line per `set_postfix` (the trainer calls it once per epoch, with the epoch's
-cost and validation accuracy) and one line when the work is done.
+cost and validation accuracy) and one line when the work is done. A notebook's stderr is no
+terminal either, but it redraws a carriage return in place: there the bar is tqdm's text bar,
+one line per training run instead of one per epoch.
 """
 import sys
 import time
 
 
 def bar(iterable=None, *, desc, enabled=True, total=None, initial=0, unit="it"):
-    """tqdm(iterable, ...) on a terminal, LogLines in a log, a silent LogLines when not enabled."""
-    if enabled and sys.stderr.isatty():
-        from tqdm.auto import tqdm
+    """tqdm(iterable, ...) on a terminal or in a notebook, LogLines in a log, a silent LogLines
+    when not enabled."""
+    if enabled and (sys.stderr.isatty() or "ipykernel" in sys.modules):
+        from tqdm import tqdm  # the text bar: tqdm.auto's notebook widget needs ipywidgets
         return tqdm(iterable, desc=desc, total=total, initial=initial, unit=unit)
     return LogLines(iterable, desc=desc, total=total, initial=initial, unit=unit, enabled=enabled)
 

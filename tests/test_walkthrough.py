@@ -83,3 +83,29 @@ def test_a_bad_flag_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, thread
     assert e.value.code == 2
     assert capsys.readouterr().err == "error: --threads must be ≥ 1 (got 0)\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_in_a_notebook_a_missing_data_folder_names_walkthrough_args(tmp_path, monkeypatch, notebook, capsys,
+                                                                     threads_restored):
+    """A notebook has no command line: the error says where its flags come from."""
+    (tmp_path / "experiments").mkdir()
+    monkeypatch.chdir(tmp_path / "experiments")
+    monkeypatch.setenv("WALKTHROUGH_ARGS", f"--data-dir {tmp_path / 'absent'} --cache-dir {tmp_path / 'cache'}")
+    namespace = {"__name__": "__main__"}
+    with pytest.raises(SystemExit) as e:
+        for kind, code in cells(SCRIPT.read_text()):
+            exec(compile(code, str(SCRIPT), "exec"), namespace)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "in a notebook the flags come from WALKTHROUGH_ARGS" in err and "%env WALKTHROUGH_ARGS=--data-dir PATH" in err
+
+
+def test_in_a_notebook_training_shows_one_bar_not_a_line_per_epoch(notebook, capfd):
+    """A notebook's stderr is no terminal, but it redraws a carriage return in place."""
+    from linclf_torch.progress import bar
+    with bar(range(40), desc="train", unit="epoch") as epochs:
+        for _ in epochs:
+            epochs.set_postfix(cost=1.0)
+    err = capfd.readouterr().err
+    assert err.count("\n") <= 1 and err.count("\r") >= 40, err
