@@ -11,7 +11,10 @@ What (`cached`): build()'s dict of tensors, plus
   use: any damage of up to 32 consecutive bits is caught, other damage all but once in 4
   billion), verified on each load: a damaged file (bit rot, an interrupted copy) is rebuilt,
   with one line saying so. It costs about 0.1 s for the 185 MB of CIFAR-10.
+A cache that cannot be written (a full disk, a read-only folder) is only a lost speed-up:
+one line says so, and the data is returned all the same.
 """
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -24,7 +27,7 @@ from pathlib import Path
 import torch
 
 from .errors import LinclfError
-from .files import write_atomic
+from .files import replace_atomic, write_failed, write_reason
 
 CACHE_FORMAT = 2  # bump when the cached dict changes meaning (2: the checksum)
 
@@ -66,7 +69,9 @@ def cached(folder, kind: str, root: Path, files: list[str], build, extra="") -> 
     """build()'s dict, or the same dict from the cache in `folder` if no source file changed.
 
     files are paths relative to root (the folder the data is read from); extra is any other
-    setting the content depends on. folder=None: build() every time.
+    setting the content depends on. folder=None: build() every time. A cache that cannot be
+    written (a full disk, a read-only folder) costs the speed-up, not the data: one line
+    says so and the built dict is returned all the same.
     """
     if folder is None:
         return build()
@@ -86,12 +91,24 @@ def cached(folder, kind: str, root: Path, files: list[str], build, extra="") -> 
               file=sys.stderr)
     entry = build()
     entry.update(fingerprint=fingerprint, checksum=checksum(entry))
-    try:  # atomically (temporary file + rename), so a reader never sees half a cache file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, lambda tmp: torch.save(entry, tmp))
-    except (OSError, RuntimeError):  # read-only or full disk: lose the speed-up, not the data
-        pass
+    save(path, entry)
     return entry
+
+
+def save(path: Path, entry: dict) -> None:
+    """Write the cache file atomically (temporary file + rename: a reader never sees half a file)."""
+    made = not path.parent.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomic(path, lambda tmp: torch.save(entry, tmp))
+    except (OSError, RuntimeError) as e:
+        if not write_failed(e):
+            raise
+        if made:  # the folder made for the file goes too, if still empty
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
+        print(f"linclf: could not keep the decoded-image cache {path}: {write_reason(path, e)}; "
+              "the data was loaded all the same (and is decoded again next time)", file=sys.stderr)
 
 
 def read(path: Path):
