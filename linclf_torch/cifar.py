@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from .cache import cache_folder, cached
+from .cache import cache_file, cache_folder, cached
 from .errors import LinclfError
 from .imagefolder import list_split, read_image_folder
 from .safe_pickle import load_cifar_pickle
@@ -72,10 +72,11 @@ def load_cifar10(data_dir="data", *, cache_dir="auto", verify=True, download=Tru
         source = "torchvision"
     cache = cache_folder(cache_dir, root)
     if (root / "cifar-10-batches-py").is_dir():
-        return _load_pickles(root / "cifar-10-batches-py", cache, verify, source)
+        folder = root / "cifar-10-batches-py"
+        return _load_pickles(folder, cache_file(cache, "pickles", root, folder), verify, source)
     if (root / "data_batch_1").is_file():
-        return _load_pickles(root, cache, verify, source)
-    return _load_image_folder(root, cache, progress)
+        return _load_pickles(root, cache_file(cache, "pickles", root, root), verify, source)
+    return _load_image_folder(root, cache_file(cache, "imagefolder", root, root), progress)
 
 
 def _download(root: Path, download: bool) -> None:
@@ -143,7 +144,7 @@ def _load_pickles(folder: Path, cache, verify: bool, source: str) -> Cifar10:
                     batch_size=len(batches[0][1]))
 
     # An entry written without the MD5 check must not satisfy a load that asks for it.
-    entry = cached(cache, "pickles", folder, names, build, extra=f"verified={verify}")
+    entry = cached(cache, folder, names, build, extra=f"verified={verify}")
     return _dataset(entry, source)
 
 
@@ -180,7 +181,7 @@ def _load_image_folder(root: Path, cache, progress: bool) -> Cifar10:
         return dict(read_image_folder(root, train, test, progress), classes=list(CLASSES))
 
     files = [f for split in (train, test) for class_files in split for f in class_files]
-    return _dataset(cached(cache, "imagefolder", root, files, build), "imagefolder")
+    return _dataset(cached(cache, root, files, build), "imagefolder")
 
 
 def _dataset(entry: dict, source: str) -> Cifar10:

@@ -2,6 +2,7 @@
 what happens when its file is damaged, and when it cannot be written."""
 import errno
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -173,6 +174,40 @@ def test_loaded_data_holds_no_view_of_the_mapped_cache_file(homes, monkeypatch):
         assert not any(lo <= t.data_ptr() < hi for lo, hi in mapped)
 
 
+# ----------------------------------------------------------------------------- one file per folder
+
+def test_a_copied_data_folder_keeps_one_cache_file(homes, decodes):
+    """A copy has new mtimes, so its cache is rebuilt: in place, under the same name."""
+    root = write_image_folder(homes / "images")
+    load_cifar10(root)
+    assert files(root / "cache") == ["cifar10-imagefolder.pt"]
+    copy = shutil.copytree(root, homes / "copy", copy_function=shutil.copy)
+    for image in copy.rglob("*.png"):
+        os.utime(image, ns=(1, 1))  # new timestamps, whatever the clock's resolution
+    assert torch.equal(load_cifar10(copy).train_images, load_cifar10(root).train_images)
+    assert len(decodes) == 2 and files(copy / "cache") == ["cifar10-imagefolder.pt"]
+
+
+def test_a_keyed_cache_file_beside_the_data_is_removed_when_rebuilt(homes):
+    """Earlier versions named the file beside the data with a key of its path: such a file
+    (185 MB with CIFAR-10) is removed, one of another kind is not."""
+    root = write_image_folder(homes / "images")
+    (root / "cache").mkdir()
+    for old in ("cifar10-imagefolder-0123456789abcdef.pt", "cifar10-pickles-0123456789abcdef.pt"):
+        (root / "cache" / old).write_bytes(b"an old cache file")
+    load_cifar10(root)
+    assert files(root / "cache") == ["cifar10-imagefolder.pt", "cifar10-pickles-0123456789abcdef.pt"]
+
+
+def test_a_shared_cache_folder_names_each_data_folder_apart(homes):
+    a, b = write_image_folder(homes / "a"), write_image_folder(homes / "b", seed=1)
+    assert not torch.equal(load_cifar10(a, cache_dir=homes / "shared").train_images,
+                           load_cifar10(b, cache_dir=homes / "shared").train_images)
+    assert len(files(homes / "shared")) == 2
+    assert torch.equal(load_cifar10(b, cache_dir=homes / "shared").train_images,
+                       load_cifar10(b, cache_dir=None).train_images)
+
+
 # ------------------------------------------------------------------------------- cannot be written
 
 def full_disk_at(number):
@@ -194,8 +229,8 @@ def test_a_full_disk_costs_the_cache_not_the_data(homes, monkeypatch, capsys, de
     for _ in range(2):  # each load decodes, and says so once
         d = load_cifar10(root)
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and err.startswith(f"linclf: could not keep the decoded-image cache {root / 'cache'}/")
-        assert err.endswith(": the disk is full; the data was loaded all the same (and is decoded again next time)\n")
+        assert err == (f"linclf: could not keep the decoded-image cache {root / 'cache' / 'cifar10-imagefolder.pt'}: "
+                       "the disk is full; the data was loaded all the same (and is decoded again next time)\n")
         assert torch.equal(d.train_images, load_cifar10(root, cache_dir=None).train_images)
         assert listing(root) == before  # no temporary file, no cache file, no empty cache/ folder
     assert len(decodes) == 4
