@@ -2,8 +2,10 @@
 
 Where (`cache_folder`): cache_dir="auto" is <data_dir>/cache/ when the data folder can be
 written, else the user cache folder $XDG_CACHE_HOME/linclf_torch (~/.cache/linclf_torch);
-a path is that folder; None turns the cache off. The file is named after the resolved
-source folder, so the same data reached from any working directory finds the same file.
+a path is that folder; None turns the cache off. The name (`cache_file`): in <data_dir>/cache/
+cifar10-KIND.pt, so a copied data folder keeps one file; elsewhere cifar10-KIND-KEY.pt, KEY
+from the resolved source folder, so the same data reached from any working directory finds
+the same file.
 What (`cached`): build()'s dict of tensors, plus
 - a fingerprint of the source files (each one's path, size and mtime): a changed, added or
   removed file rebuilds the cache in place, so stale copies never pile up;
@@ -11,7 +13,10 @@ What (`cached`): build()'s dict of tensors, plus
   use: any damage of up to 32 consecutive bits is caught, other damage all but once in 4
   billion), verified on each load: a damaged file (bit rot, an interrupted copy) is rebuilt,
   with one line saying so. It costs about 0.1 s for the 185 MB of CIFAR-10.
+A cache that cannot be written (a full disk, a read-only folder) is only a lost speed-up:
+one line says so, and the data is returned all the same.
 """
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -24,7 +29,7 @@ from pathlib import Path
 import torch
 
 from .errors import LinclfError
-from .files import write_atomic
+from .files import replace_atomic, write_failed, write_reason
 
 CACHE_FORMAT = 2  # bump when the cached dict changes meaning (2: the checksum)
 
@@ -62,16 +67,33 @@ def user_cache_dir() -> Path | None:
         return None
 
 
-def cached(folder, kind: str, root: Path, files: list[str], build, extra="") -> dict:
-    """build()'s dict, or the same dict from the cache in `folder` if no source file changed.
+def cache_file(folder, kind: str, data_dir, root: Path) -> Path | None:
+    """The cache file in `folder` (cache_folder's answer) of the `kind` data read from root
+    (data_dir, or the cifar-10-batches-py folder in it); None when folder is None.
 
-    files are paths relative to root (the folder the data is read from); extra is any other
-    setting the content depends on. folder=None: build() every time.
+    In data_dir's own cache/ the name is the kind alone, so that a copied data folder
+    rebuilds its copy of the file in place. Elsewhere (a folder that may serve many data
+    folders) the name adds a key of the resolved root: the same data reached from any
+    working directory finds the same file.
     """
     if folder is None:
-        return build()
+        return None
+    if Path(folder).resolve() == (Path(data_dir) / "cache").resolve():
+        return Path(folder) / f"cifar10-{kind}.pt"
     key = hashlib.sha256(f"{kind}\n{root.resolve()}".encode()).hexdigest()[:16]
-    path = Path(folder) / f"cifar10-{kind}-{key}.pt"
+    return Path(folder) / f"cifar10-{kind}-{key}.pt"
+
+
+def cached(path, root: Path, files: list[str], build, extra="") -> dict:
+    """build()'s dict, or the same dict from the cache file `path` if no source file changed.
+
+    files are paths relative to root (the folder the data is read from); extra is any other
+    setting the content depends on. path=None: build() every time. A cache that cannot be
+    written (a full disk, a read-only folder) costs the speed-up, not the data: one line
+    says so and the built dict is returned all the same.
+    """
+    if path is None:
+        return build()
     entry = read(path)
     with ThreadPoolExecutor(1) as pool:  # the CRC-32 (zlib releases the GIL) runs while the sources are stat-ed
         crc = pool.submit(checksum, entry) if isinstance(entry, dict) else None
@@ -86,12 +108,29 @@ def cached(folder, kind: str, root: Path, files: list[str], build, extra="") -> 
               file=sys.stderr)
     entry = build()
     entry.update(fingerprint=fingerprint, checksum=checksum(entry))
-    try:  # atomically (temporary file + rename), so a reader never sees half a cache file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, lambda tmp: torch.save(entry, tmp))
-    except (OSError, RuntimeError):  # read-only or full disk: lose the speed-up, not the data
-        pass
+    save(path, entry)
     return entry
+
+
+def save(path: Path, entry: dict) -> None:
+    """Write the cache file atomically (temporary file + rename: a reader never sees half a
+    file), first removing its stale siblings: in a data folder's own cache/, files of the
+    same kind named with a key (cifar10-KIND-KEY.pt), left by an earlier version or by the
+    folder's former path; each is as large as the cache itself."""
+    made = not path.parent.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f"{path.stem}-*.pt"):  # none when path's name has the key
+            stale.unlink()
+        replace_atomic(path, lambda tmp: torch.save(entry, tmp))
+    except (OSError, RuntimeError) as e:
+        if not write_failed(e):
+            raise
+        if made:  # the folder made for the file goes too, if still empty
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
+        print(f"linclf: could not keep the decoded-image cache {path}: {write_reason(path, e)}; "
+              "the data was loaded all the same (and is decoded again next time)", file=sys.stderr)
 
 
 def read(path: Path):

@@ -7,7 +7,9 @@
    "batch order": five seeded, class-stratified pseudo-batches that stand in for
    data_batch_1..5, so batch 1 / batch 2 is a fixed stratified split (imagefolder.py).
 3. neither: torchvision downloads and extracts the official archive into a temporary folder,
-   moved into data_dir once complete (a failed download creates nothing), then 1.
+   moved into data_dir once complete (a failed download creates nothing, and its error says
+   whether data_dir exists), then 1. Not when data_dir holds <class>/ folders: that is the
+   train/ or test/ half of an image folder, refused with its parent named.
 The decoded tensors are cached in one file (cache.py: beside the data, or in the user cache
 folder), rebuilt when any source file changes or the file is damaged.
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from .cache import cache_folder, cached
+from .cache import cache_file, cache_folder, cached
 from .errors import LinclfError
 from .imagefolder import list_split, read_image_folder
 from .safe_pickle import load_cifar_pickle
@@ -72,10 +74,11 @@ def load_cifar10(data_dir="data", *, cache_dir="auto", verify=True, download=Tru
         source = "torchvision"
     cache = cache_folder(cache_dir, root)
     if (root / "cifar-10-batches-py").is_dir():
-        return _load_pickles(root / "cifar-10-batches-py", cache, verify, source)
+        folder = root / "cifar-10-batches-py"
+        return _load_pickles(folder, cache_file(cache, "pickles", root, folder), verify, source)
     if (root / "data_batch_1").is_file():
-        return _load_pickles(root, cache, verify, source)
-    return _load_image_folder(root, cache, progress)
+        return _load_pickles(root, cache_file(cache, "pickles", root, root), verify, source)
+    return _load_image_folder(root, cache_file(cache, "imagefolder", root, root), progress)
 
 
 def _download(root: Path, download: bool) -> None:
@@ -83,17 +86,23 @@ def _download(root: Path, download: bool) -> None:
 
     Into a temporary folder in root (in the nearest existing folder above it, if root does
     not exist), moved into place only once complete: a failed or interrupted download leaves
-    nothing behind and creates no root.
+    nothing behind and creates no root. Half of an image folder is refused before any download.
     """
-    advice = (f"put the official cifar-10-batches-py folder, or train/<class>/ and "
-              f"test/<class>/ image folders, in '{root}', or point --data-dir at them")
+    # Worded for both callers: the command line and load_cifar10/load_data from Python.
+    advice = (f"put the official cifar-10-batches-py folder, or train/<class>/ and test/<class>/ "
+              f"image folders, in '{root}', or pass the folder that holds them as --data-dir PATH "
+              "(data_dir=PATH from Python)")
     existing = next(p for p in (root.absolute(), *root.absolute().parents) if p.exists())
     if not existing.is_dir():
         raise LinclfError(f"no CIFAR-10 found: '{existing}' is not a folder: {advice}")
+    half = _half_of_an_image_folder(root)
+    if half:
+        raise LinclfError(half)
+    state = ("does not exist" if not root.exists() else "is empty" if not any(root.iterdir())
+             else "holds neither cifar-10-batches-py/ nor train/ and test/")
+    check = "check the path; or " if not root.exists() else ""
     if not download:
-        state = ("does not exist" if not root.exists() else "is empty" if not any(root.iterdir())
-                 else "holds neither cifar-10-batches-py/ nor train/ and test/")
-        raise LinclfError(f"no CIFAR-10 found: '{root}' {state} and downloading is off: {advice}")
+        raise LinclfError(f"no CIFAR-10 found: '{root}' {state} and downloading is off: {check}{advice}")
     # Imported here: a cached load never needs torchvision. Not CIFAR10(download=True): after
     # downloading it would unpickle every batch with plain pickle.load, numpy arrays and all.
     from torchvision.datasets import CIFAR10, utils
@@ -110,11 +119,27 @@ def _download(root: Path, download: bool) -> None:
         for entry in tmp.iterdir():  # the extracted folder and the archive, beside what root holds
             shutil.move(entry, root / entry.name)
     except Exception as exc:  # no network, proxy, disk full, bad archive: the advice is the same
-        raise LinclfError(f"no CIFAR-10 found in '{root}' and the download failed "
-                          f"({type(exc).__name__}: {exc}): {advice}") from exc
+        raise LinclfError(f"no CIFAR-10 found: '{root}' {state}, and downloading CIFAR-10 into it failed "
+                          f"({type(exc).__name__}: {exc}): {check}{advice}") from exc
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _half_of_an_image_folder(root: Path) -> str | None:
+    """The error for a root that holds class folders (airplane/, automobile/, ...): the train/
+    or test/ half of an image folder, given instead of the folder that holds both. None for
+    any other root."""
+    classes = sorted(p.name for p in root.iterdir() if p.name in CLASSES and p.is_dir()) if root.is_dir() else []
+    if not classes:
+        return None
+    held = f"no CIFAR-10 found: '{root}' holds class folders ({', '.join(classes[:3])}{', ...' if len(classes) > 3 else ''})"
+    if root.name in ("train", "test"):
+        return (f"{held}: it looks like the {root.name}/ half of an image folder: pass its parent, "
+                f"'{root.absolute().parent}', as --data-dir (data_dir from Python)")
+    return (f"{held}: it looks like one half of an image folder, whose halves are train/<class>/ and "
+            "test/<class>/: name it train/ or test/ and pass the folder that holds both as --data-dir "
+            "(data_dir from Python)")
 
 
 def _load_pickles(folder: Path, cache, verify: bool, source: str) -> Cifar10:
@@ -143,7 +168,7 @@ def _load_pickles(folder: Path, cache, verify: bool, source: str) -> Cifar10:
                     batch_size=len(batches[0][1]))
 
     # An entry written without the MD5 check must not satisfy a load that asks for it.
-    entry = cached(cache, "pickles", folder, names, build, extra=f"verified={verify}")
+    entry = cached(cache, folder, names, build, extra=f"verified={verify}")
     return _dataset(entry, source)
 
 
@@ -180,7 +205,7 @@ def _load_image_folder(root: Path, cache, progress: bool) -> Cifar10:
         return dict(read_image_folder(root, train, test, progress), classes=list(CLASSES))
 
     files = [f for split in (train, test) for class_files in split for f in class_files]
-    return _dataset(cached(cache, "imagefolder", root, files, build), "imagefolder")
+    return _dataset(cached(cache, root, files, build), "imagefolder")
 
 
 def _dataset(entry: dict, source: str) -> Cifar10:

@@ -19,10 +19,21 @@ os.umask(_UMASK)
 def write_atomic(path, write):
     """Call write(tmp_path) on a temporary file beside `path`, then rename it over `path`.
 
-    An OSError, or the RuntimeError torch.save raises when its stream writer fails (on a
-    full disk: "[enforce fail at inline_container.cc:...] unexpected pos ..."), becomes a
-    LinclfError naming `path`; the old `path`, if any, is untouched.
+    A failed write (write_failed) becomes a LinclfError naming `path`; the old `path`, if
+    any, is untouched.
     """
+    try:
+        replace_atomic(path, write)
+    except (OSError, RuntimeError) as e:
+        if not write_failed(e):
+            raise  # not a write failing: a bug to see in full
+        raise LinclfError(write_error(Path(path), e)) from None
+
+
+def replace_atomic(path, write):
+    """write_atomic without the LinclfError: the OSError or RuntimeError as raised, for a
+    caller to whom a failed write is not an error (the cache). The temporary file is gone
+    either way."""
     path = Path(path)
     tmp = None
     try:
@@ -31,32 +42,44 @@ def write_atomic(path, write):
         write(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are ordinary files
         os.replace(tmp, path)
-    except OSError as e:
-        raise LinclfError(write_error(path, e)) from None
-    except RuntimeError as e:
-        if not any(s in str(e) for s in ("inline_container", "PytorchStreamWriter", "file write failed")):
-            raise  # not torch.save's writer failing: a bug to see in full
-        raise LinclfError(write_error(path, e)) from None
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
 
 
+def write_failed(e):
+    """Whether e says a write failed: any OSError, or the RuntimeError torch.save raises when
+    its stream writer fails (on a full disk: "[enforce fail at inline_container.cc:...]
+    unexpected pos ...")."""
+    return isinstance(e, OSError) or any(
+        s in str(e) for s in ("inline_container", "PytorchStreamWriter", "file write failed"))
+
+
 def write_error(path, e):
-    """The one line for a failed write of `path`: a full disk said as such, else the reason."""
-    free = None
-    try:
-        free = shutil.disk_usage(path.parent).free
-    except OSError:
-        pass
-    full = getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or (
-        not isinstance(e, OSError) and free is not None and free < 64 * 2**20)
+    """The one line for a failed write of `path`: why, the previous file's fate, what to do."""
     old = f"; the previous {path.name} is intact" if path.exists() else ""
-    if full:
+    if disk_full(path, e):
         return (f"cannot write {path}: the disk is full{old}; free some space "
                 "and run the command again (a run folder continues with `linclf train --resume`)")
-    reason = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
-    return f"cannot write {path}: {reason}{old}; check the folder's permissions and free space"
+    return f"cannot write {path}: {write_reason(path, e)}{old}; check the folder's permissions and free space"
+
+
+def write_reason(path, e):
+    """Why the write of `path` failed, in a few words: "the disk is full", else e's reason."""
+    if disk_full(path, e):
+        return "the disk is full"
+    return e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
+
+
+def disk_full(path, e):
+    """Whether e is a full disk or quota. torch.save's writer error names no errno: there a
+    nearly full disk is taken as the cause."""
+    if getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    try:
+        return not isinstance(e, OSError) and shutil.disk_usage(path.parent).free < 64 * 2**20
+    except OSError:
+        return False
 
 
 def os_error_message(e):

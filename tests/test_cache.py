@@ -1,11 +1,15 @@
 """The decoded-image cache: where it lives (keyed by the data, never by the current folder),
-and what happens when its file is damaged."""
+what happens when its file is damaged, and when it cannot be written."""
+import errno
+import os
+import shutil
 import stat
+from pathlib import Path
 
 import pytest
 import torch
 
-from linclf_torch import imagefolder
+from linclf_torch import cache, files as linclf_files, imagefolder
 from linclf_torch.cache import cache_folder
 from linclf_torch.cifar import load_cifar10
 from synthetic import write_image_folder, write_pickles
@@ -30,6 +34,10 @@ def decodes(monkeypatch):
         return decode(*args, **kwargs)
     monkeypatch.setattr("linclf_torch.cifar.read_image_folder", counting)
     return calls
+
+
+def listing(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
 def files(folder):
@@ -164,3 +172,84 @@ def test_loaded_data_holds_no_view_of_the_mapped_cache_file(homes, monkeypatch):
     assert len(mapped) == 4
     for t in (data.X_train, data.y_train, data.X_val, data.y_val, data.test_images, data.y_test, data.X_test):
         assert not any(lo <= t.data_ptr() < hi for lo, hi in mapped)
+
+
+# ----------------------------------------------------------------------------- one file per folder
+
+def test_a_copied_data_folder_keeps_one_cache_file(homes, decodes):
+    """A copy has new mtimes, so its cache is rebuilt: in place, under the same name."""
+    root = write_image_folder(homes / "images")
+    load_cifar10(root)
+    assert files(root / "cache") == ["cifar10-imagefolder.pt"]
+    copy = shutil.copytree(root, homes / "copy", copy_function=shutil.copy)
+    for image in copy.rglob("*.png"):
+        os.utime(image, ns=(1, 1))  # new timestamps, whatever the clock's resolution
+    assert torch.equal(load_cifar10(copy).train_images, load_cifar10(root).train_images)
+    assert len(decodes) == 2 and files(copy / "cache") == ["cifar10-imagefolder.pt"]
+
+
+def test_a_keyed_cache_file_beside_the_data_is_removed_when_rebuilt(homes):
+    """Earlier versions named the file beside the data with a key of its path: such a file
+    (185 MB with CIFAR-10) is removed, one of another kind is not."""
+    root = write_image_folder(homes / "images")
+    (root / "cache").mkdir()
+    for old in ("cifar10-imagefolder-0123456789abcdef.pt", "cifar10-pickles-0123456789abcdef.pt"):
+        (root / "cache" / old).write_bytes(b"an old cache file")
+    load_cifar10(root)
+    assert files(root / "cache") == ["cifar10-imagefolder.pt", "cifar10-pickles-0123456789abcdef.pt"]
+
+
+def test_a_shared_cache_folder_names_each_data_folder_apart(homes):
+    a, b = write_image_folder(homes / "a"), write_image_folder(homes / "b", seed=1)
+    assert not torch.equal(load_cifar10(a, cache_dir=homes / "shared").train_images,
+                           load_cifar10(b, cache_dir=homes / "shared").train_images)
+    assert len(files(homes / "shared")) == 2
+    assert torch.equal(load_cifar10(b, cache_dir=homes / "shared").train_images,
+                       load_cifar10(b, cache_dir=None).train_images)
+
+
+# ------------------------------------------------------------------------------- cannot be written
+
+def full_disk_at(number):
+    """replace_atomic whose write stops half-way with OSError(number), as torch.save on a full
+    disk: the temporary file exists, holding a part of the cache."""
+    def replace_atomic(path, write):
+        def half(tmp):
+            Path(tmp).write_bytes(b"the first bytes of a cache file")
+            raise OSError(number, os.strerror(number))
+        linclf_files.replace_atomic(path, half)
+    return replace_atomic
+
+
+@pytest.mark.parametrize("number", [errno.ENOSPC, errno.EDQUOT])
+def test_a_full_disk_costs_the_cache_not_the_data(homes, monkeypatch, capsys, decodes, number):
+    root = write_image_folder(homes / "images")
+    before = listing(root)
+    monkeypatch.setattr(cache, "replace_atomic", full_disk_at(number))
+    for _ in range(2):  # each load decodes, and says so once
+        d = load_cifar10(root)
+        err = capsys.readouterr().err
+        assert err == (f"linclf: could not keep the decoded-image cache {root / 'cache' / 'cifar10-imagefolder.pt'}: "
+                       "the disk is full; the data was loaded all the same (and is decoded again next time)\n")
+        assert torch.equal(d.train_images, load_cifar10(root, cache_dir=None).train_images)
+        assert listing(root) == before  # no temporary file, no cache file, no empty cache/ folder
+    assert len(decodes) == 4
+
+
+def test_a_cache_folder_that_cannot_be_made_costs_the_cache_not_the_data(homes, capsys):
+    root = write_image_folder(homes / "images")
+    (homes / "file").write_text("a file, so no folder can be made under it")
+    d = load_cifar10(root, cache_dir=homes / "file" / "cache")
+    assert d.train_images.shape == (100, 3, 32, 32)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"linclf: could not keep the decoded-image cache {homes / 'file' / 'cache'}/cifar10-imagefolder-")
+    assert ": Not a directory; the data was loaded all the same" in err
+
+
+def test_a_write_that_fails_for_another_reason_than_writing_is_a_bug_seen_in_full(homes, monkeypatch):
+    def bug(path, write):
+        raise RuntimeError("a bug in the cache's code")
+    monkeypatch.setattr(cache, "replace_atomic", bug)
+    with pytest.raises(RuntimeError, match="a bug in the cache's code"):
+        load_cifar10(write_image_folder(homes / "images"))

@@ -1,5 +1,7 @@
 """`linclf train` and `linclf evaluate` end to end on synthetic CIFAR-10 files."""
+import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from linclf_torch import cache
 from linclf_torch.checkpoint import load_checkpoint
 from linclf_torch.cli import main
 from synthetic import write_image_folder, write_pickles
@@ -55,6 +58,21 @@ def test_train_on_an_image_folder(tmp_path):
     assert train(root, out, "--split", "full", "--n-val", "20", "--shuffle") == 0
     results = json.loads((out / "results.json").read_text())
     assert results["config"]["split"] == "full" and len(results["history"]) == 3
+
+
+def test_train_on_a_full_disk_without_its_cache(tmp_path, monkeypatch, capsys):
+    """The decoded-image cache is only a speed-up: when it cannot be written, training goes on."""
+    root = write_image_folder(tmp_path / "images", n_train_per_class=4, n_test_per_class=1)
+
+    def full_disk(path, write):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(cache, "replace_atomic", full_disk)
+    assert train(root, tmp_path / "run", "--split", "full", "--n-val", "10") == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("linclf: could not keep the decoded-image cache ")
+    assert ": the disk is full; the data was loaded all the same" in err
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["status"] == "completed"
+    assert not (root / "cache").exists()
 
 
 def test_bad_flag_gives_one_line_and_exit_2_and_writes_nothing(pickles, tmp_path, capsys):

@@ -205,9 +205,13 @@ CASES = [
                                        "--lam", "0", "-1"], r"--lam must be ≥ 0"),
     # --data-dir (downloads are offline here: see the fixture below)
     case("data-dir-missing", lambda b: b.train(data_dir=b.root / "nowhere"),
-     r"no CIFAR-10 found in '.*nowhere' and the download failed .*put the official cifar-10-batches-py"),
+     r"no CIFAR-10 found: '.*nowhere' does not exist, and downloading CIFAR-10 into it failed .*check the path; "
+     r"or put the official cifar-10-batches-py"),
     case("data-dir-empty", lambda b: b.train(data_dir=(b.root / "empty").mkdir() or b.root / "empty"),
-     r"no CIFAR-10 found in '.*empty' and the download failed"),
+     r"no CIFAR-10 found: '.*empty' is empty, and downloading CIFAR-10 into it failed"),
+    case("data-dir-half-an-image-folder", lambda b: b.train(data_dir=b.images / "train"),
+     r"no CIFAR-10 found: '.*train' holds class folders \(airplane, automobile, bird, ...\): it looks like the "
+     r"train/ half of an image folder: pass its parent, '.*', as --data-dir"),
     case("image-wrong-size", lambda b: broken_image(b, lambda p: write_image(p, torch.zeros(3, 32, 31, dtype=torch.uint8))),
      r"train/cat/bad\.png is 31x32 with 3 channel\(s\), not 32x32 RGB"),
     case("image-not-an-image", lambda b: broken_image(b, lambda p: p.write_text("hello")),
