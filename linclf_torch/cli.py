@@ -119,8 +119,10 @@ def parser():
                    help="dd2424: FUNCTION(X, Y, P, W, lam) with X (d, n), Y and P (K, n); torch: FUNCTION(X, y, W, b, "
                    "lam) with X (n, d), y (n,). Both return (grad_W, grad_b)")
     c.add_argument("--loss", choices=LOSSES, default="ce", help="ce: P = softmax(S); mbce: P = σ(S) (default: ce)")
-    c.add_argument("--numpy", action="store_true", help="call FUNCTION with numpy arrays (default: torch "
-                   "tensors); it may return either")
+    c.add_argument("--arrays", choices=("auto", "torch", "numpy"), default="auto", help="call FUNCTION with "
+                   "torch tensors or numpy arrays; auto: numpy arrays when its file imports numpy and not torch, or "
+                   "when it fails on tensors and works on arrays, else tensors. It may return either (default: auto)")
+    c.add_argument("--numpy", dest="arrays", action="store_const", const="numpy", help="the same as --arrays numpy")
     c.add_argument("--seed", type=int, default=0, help="the cases' random data (default: 0)")
     return top
 

@@ -133,7 +133,7 @@ def gradcheck_command(args, spec):
     file, function_name = spec
     fn = load_function(file, function_name)
     try:
-        report = check(fn, args.layout, args.loss, numpy=args.numpy, seed=args.seed, name=f"{file}:{function_name}")
+        report = check(fn, args.layout, args.loss, arrays=args.arrays, seed=args.seed, name=f"{file}:{function_name}")
     except YourFunctionError as e:
         raise LinclfError(str(e)) from None
     print(report)

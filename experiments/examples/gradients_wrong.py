@@ -1,5 +1,6 @@
 """A DD2424 student's ComputeGradients in numpy, with the most common mistake. Check it with
-    linclf gradcheck experiments/examples/gradients_wrong.py:ComputeGradients --layout dd2424 --numpy
+    linclf gradcheck experiments/examples/gradients_wrong.py:ComputeGradients --layout dd2424
+(it is called with numpy arrays: its file imports numpy and not torch)
 """
 import numpy as np
 

@@ -32,6 +32,7 @@ class Report:
     function: str
     layout: str
     loss: str
+    arrays: str = "torch tensors"  # what the function was called with: "torch tensors" or "numpy arrays"
     cases: list = field(default_factory=list)    # yourgrad.Case, in order
     results: list = field(default_factory=list)  # Result per case and gradient, in order
 
@@ -70,8 +71,8 @@ def format_report(report):
     rows += [[i, case.name, *(cell(r) for r in rs), verdict(rs)]
              for i, (case, rs) in enumerate(zip(report.cases, by_case), start=1)]
     failed = [i for i, rs in enumerate(by_case, start=1) if verdict(rs) == "FAIL"]
-    lines = [f"Your gradients: {report.function} (layout {report.layout}, loss {report.loss.upper()}) against "
-             "linclf_torch's, float64.", MEASURE, "", aligned(rows), ""]
+    lines = [f"Your gradients: {report.function} (layout {report.layout}, loss {report.loss.upper()}, "
+             f"{report.arrays}) against linclf_torch's, float64.", MEASURE, "", aligned(rows), ""]
     lines += findings(report, by_case)
     lines.append(f"FAIL: {len(failed)} of {len(by_case)} cases" if failed else f"PASS: all {len(by_case)} cases")
     return "\n".join(lines)
