@@ -234,6 +234,8 @@ def test_without_numpy_installed_auto_stays_with_tensors(monkeypatch):
     monkeypatch.setattr(yourgrad, "find_spec", lambda name: None)
     with pytest.raises(YourFunctionError, match="as torch tensors: see --layout, --arrays\\)$"):
         check(numpy_torch_layout, "torch", "ce")
+    with pytest.raises(YourFunctionError, match="numpy is not installed: pip install numpy$"):
+        check(numpy_torch_layout, "torch", "ce", arrays="numpy")
 
 
 def test_float32_gradients_pass_as_float32_and_their_mistakes_are_still_named():

@@ -199,6 +199,8 @@ def check(fn, layout="torch", loss="ce", *, arrays="auto", seed=0, name=None):
         raise ValueError(f"layout must be one of {LAYOUTS}, loss one of {tuple(LOSSES)} and arrays one of {ARRAYS}; "
                          f"got {layout!r}, {loss!r}, {arrays!r}")
     name = name or getattr(fn, "__name__", "your function")
+    if arrays == "numpy" and find_spec("numpy") is None:
+        raise YourFunctionError("numpy arrays were asked for, but numpy is not installed: pip install numpy")
     numpy = arrays == "numpy" or (arrays == "auto" and numpy_only(fn))
     report = Report(name, layout, loss, cases=list(CASES))
     for i, case in enumerate(CASES):
