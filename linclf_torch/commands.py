@@ -78,9 +78,10 @@ def train_command(args, configs, painter):
               f"{out}/results.json says so" + (f" and model.pt keeps epoch {done}" if done else "") +
               "; try a smaller --eta (or --lam)", file=sys.stderr)
         return 3
-    f = results["final"]
+    f, threads = results["final"], results["env"]["threads"]
     print(f"train acc {f['train_acc']:.4f}  val acc {f['val_acc']:.4f}  test acc {f['test_acc']:.4f}  "
-          f"({results['wall_time_s']:.1f} s on {results['env']['device_name']}, {results['env']['threads']} threads)")
+          f"({results['wall_time_s']:.1f} s on {results['env']['device_name']}, "
+          f"{threads} thread{'' if threads == 1 else 's'})")
     print(f"wrote {out}/: {', '.join(written(out))}")
     return 0
 

@@ -111,9 +111,10 @@ def other_threads():
     torch.set_num_threads(before)
 
 
-def test_threads_is_applied_and_recorded(pickles, tmp_path, other_threads):
+def test_threads_is_applied_and_recorded(pickles, tmp_path, other_threads, capsys):
     assert train(pickles, tmp_path / "run", "--no-verify", "--threads", str(other_threads)) == 0
     assert json.loads((tmp_path / "run" / "results.json").read_text())["env"]["threads"] == other_threads
+    assert {1: ", 1 thread)", 2: ", 2 threads)"}[other_threads] in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("command", ["grid", "evaluate"])
