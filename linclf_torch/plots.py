@@ -41,14 +41,20 @@ def has_cost(history):
 
 
 def curves_rows(histories):
-    """curves_figure for several runs, one row each: histories maps a row title to a history."""
-    fig = Figure(figsize=(10, 3 * len(histories)), layout="constrained")
+    """curves_figure for several runs, one row each: histories maps a row title to a history.
+    One legend above the rows, where it hides no curve."""
+    fig = Figure(figsize=(10, 3 * len(histories) + 0.3), layout="constrained")
     for axes, (title, history) in zip(fig.subplots(len(histories), 2, squeeze=False), histories.items()):
-        _curves(axes, history, title)
+        _curves(axes, history, title, ("loss", "cost") if has_cost(history) else ("loss",), legend=False)
+        if not has_cost(history):
+            axes[1].axis("off")
+            axes[1].text(0.5, 0.5, "λ = 0: the cost is the loss, drawn at left", ha="center", va="center",
+                         transform=axes[1].transAxes)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2)
     return fig
 
 
-def _curves(axes, history, title, keys=("loss", "cost"), ylabel=None):
+def _curves(axes, history, title, keys=("loss", "cost"), ylabel=None, legend=True):
     epochs = [r["epoch"] for r in history]
     for ax, key in zip(axes, keys):
         ax.plot(epochs, [r[f"train_{key}"] for r in history], label="training")
@@ -56,7 +62,8 @@ def _curves(axes, history, title, keys=("loss", "cost"), ylabel=None):
         ax.set(xlabel="epoch", ylabel=ylabel or key, title=f"{title} {ylabel or key}".strip())
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         ax.grid(alpha=0.3)
-        ax.legend()
+        if legend:
+            ax.legend()
 
 
 def weights_figure(W, classes, image_shape, cols=5, title=""):

@@ -35,3 +35,11 @@ def test_the_class_templates_have_white_below_the_last_row():
     assert np.all(mosaic[-5:] == 1) and not np.all(mosaic[-15:] == 1)  # a margin of 5 rows of pixels
     assert fig.get_suptitle() == "CE"
 
+
+def test_rows_of_curves_draw_the_cost_only_where_it_differs_and_one_legend_outside():
+    fig = curves_rows({"λ = 0": history(4, 0.0), "λ = 0.1": history(4, 0.1)})
+    loss0, cost0, loss1, cost1 = fig.axes
+    assert not cost0.lines and not cost0.axison and "the cost is the loss" in cost0.texts[0].get_text()
+    assert len(cost1.lines) == 2 and len(loss0.lines) == 2
+    assert all(ax.get_legend() is None for ax in fig.axes)  # inside a panel a legend can hide a curve
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["training", "validation"]
