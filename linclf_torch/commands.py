@@ -78,11 +78,21 @@ def train_command(args, configs, painter):
               f"{out}/results.json says so" + (f" and model.pt keeps epoch {done}" if done else "") +
               "; try a smaller --eta (or --lam)", file=sys.stderr)
         return 3
-    f = results["final"]
+    f, threads = results["final"], results["env"]["threads"]
     print(f"train acc {f['train_acc']:.4f}  val acc {f['val_acc']:.4f}  test acc {f['test_acc']:.4f}  "
-          f"({results['wall_time_s']:.1f} s on {results['env']['device_name']}, {results['env']['threads']} threads)")
+          f"({training_time(results, checkpoint)} on {results['env']['device_name']}, "
+          f"{threads} thread{'' if threads == 1 else 's'})")
     print(f"wrote {out}/: {', '.join(written(out))}")
     return 0
+
+
+def training_time(results, checkpoint):
+    """"12.3 s", or for a resumed run "12.3 s this session, 40.1 s in all": wall_time_s adds up
+    the training of every session, the progress output counts this one's."""
+    total = results["wall_time_s"]
+    if checkpoint is None:
+        return f"{total:.1f} s"
+    return f"{total - checkpoint['train_state']['wall_time_s']:.1f} s this session, {total:.1f} s in all"
 
 
 def written(out):

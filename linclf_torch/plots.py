@@ -8,62 +8,86 @@ read through their own methods, pixels computed with numpy, matplotlib's array l
 """
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def curves_figure(history, title=""):
-    """Loss per epoch, training vs validation; beside it the cost, when it differs (λ > 0)."""
-    keys = ("loss", "cost") if any(r["train_cost"] != r["train_loss"] for r in history) else ("loss",)
-    fig = Figure(figsize=(5 * len(keys), 4))
-    fig.subplots_adjust(left=0.14 / len(keys), right=0.97, bottom=0.12, top=0.92, wspace=0.25)
-    _curves(fig.subplots(1, len(keys), squeeze=False)[0], history, title, keys)
+    """Loss per epoch, training vs validation; beside it the cost, when it differs (λ > 0).
+
+    title: the run, above the panels (e.g. its loss and hyperparameters)."""
+    keys = ("loss", "cost") if has_cost(history) else ("loss",)
+    fig = titled(Figure(figsize=(5 * len(keys), 4)), title, left=0.14 / len(keys), wspace=0.25)
+    _curves(fig.subplots(1, len(keys), squeeze=False)[0], history, "", keys)
     return fig
 
 
 def accuracy_figure(history, title=""):
-    """Accuracy per epoch, training vs validation."""
-    fig = Figure(figsize=(5, 4))
-    fig.subplots_adjust(left=0.14, right=0.97, bottom=0.12, top=0.92)
-    _curves([fig.subplots()], history, title, ("acc",), ylabel="accuracy")
+    """Accuracy per epoch, training vs validation; title: the run, above the panel."""
+    fig = titled(Figure(figsize=(5, 4)), title, left=0.14)
+    _curves([fig.subplots()], history, "", ("acc",), ylabel="accuracy")
     return fig
+
+
+def titled(fig, title, **margins):
+    """fig with fixed margins (no layout engine, see above) and the title above its panels."""
+    fig.subplots_adjust(right=0.97, bottom=0.12, top=0.84 if title else 0.92, **margins)
+    fig.suptitle(title)
+    return fig
+
+
+def has_cost(history):
+    """Whether the cost differs from the loss (λ > 0): else one curve would be drawn twice."""
+    return any(r["train_cost"] != r["train_loss"] for r in history)
 
 
 def curves_rows(histories):
-    """curves_figure for several runs, one row each: histories maps a row title to a history."""
-    fig = Figure(figsize=(10, 3 * len(histories)), layout="constrained")
+    """curves_figure for several runs, one row each: histories maps a row title to a history.
+    One legend above the rows, where it hides no curve."""
+    fig = Figure(figsize=(10, 3 * len(histories) + 0.3), layout="constrained")
     for axes, (title, history) in zip(fig.subplots(len(histories), 2, squeeze=False), histories.items()):
-        _curves(axes, history, title)
+        _curves(axes, history, title, ("loss", "cost") if has_cost(history) else ("loss",), legend=False)
+        if not has_cost(history):
+            axes[1].axis("off")
+            axes[1].text(0.5, 0.5, "λ = 0: the cost is the loss, drawn at left", ha="center", va="center",
+                         transform=axes[1].transAxes)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2)
     return fig
 
 
-def _curves(axes, history, title, keys=("loss", "cost"), ylabel=None):
+def _curves(axes, history, title, keys=("loss", "cost"), ylabel=None, legend=True):
     epochs = [r["epoch"] for r in history]
     for ax, key in zip(axes, keys):
         ax.plot(epochs, [r[f"train_{key}"] for r in history], label="training")
         ax.plot(epochs, [r[f"val_{key}"] for r in history], label="validation")
         ax.set(xlabel="epoch", ylabel=ylabel or key, title=f"{title} {ylabel or key}".strip())
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         ax.grid(alpha=0.3)
-        ax.legend()
+        if legend:
+            ax.legend()
 
 
-def weights_figure(W, classes, image_shape, cols=5):
+def weights_figure(W, classes, image_shape, cols=5, title=""):
     """Each row of W (K, d) as a colour image: the class template, min-max scaled alone.
 
     W: a tensor on any device, or an array. One image of cols templates per row, each under
-    its class name (one imshow, not K axes).
+    its class name (one imshow, not K axes); title: the run, above them.
     """
     K, (C, H, Wd) = W.shape[0], image_shape
     rows, top, gap = -(-K // cols), H // 3, 2  # pixels above each template for its name, and between
+    h = top + H + top // 2  # and a margin below
     t = minmax_scaled(host_array(W).reshape(K, C, H, Wd))
-    tiles = np.ones((rows * cols, C, top + H, Wd + gap))  # white around each
-    tiles[:K, :, top:, gap // 2:gap // 2 + Wd] = t
-    mosaic = tiles.reshape(rows, cols, C, top + H, Wd + gap).transpose(0, 3, 1, 4, 2).reshape(
-        rows * (top + H), cols * (Wd + gap), C)                                      # (rows·h, cols·w, C)
-    fig = Figure(figsize=(2 * cols, 2.2 * rows))
-    ax = fig.add_axes((0, 0, 1, 1))
+    tiles = np.ones((rows * cols, C, h, Wd + gap))  # white around each
+    tiles[:K, :, top:top + H, gap // 2:gap // 2 + Wd] = t
+    mosaic = tiles.reshape(rows, cols, C, h, Wd + gap).transpose(0, 3, 1, 4, 2).reshape(
+        rows * h, cols * (Wd + gap), C)                                              # (rows·h, cols·w, C)
+    inches = 2.4 * rows + 0.4 * bool(title)
+    fig = Figure(figsize=(2 * cols, inches))
+    fig.suptitle(title)
+    ax = fig.add_axes((0, 0, 1, 1 - 0.4 * bool(title) / inches))
     ax.imshow(mosaic, interpolation="nearest")
     ax.axis("off")
     for k in range(K):
-        ax.text((k % cols) * (Wd + gap) + (Wd + gap) / 2, (k // cols) * (top + H) + top / 2, classes[k],
+        ax.text((k % cols) * (Wd + gap) + (Wd + gap) / 2, (k // cols) * h + top / 2, classes[k],
                 ha="center", va="center", fontsize=11)
     return fig
 
@@ -148,6 +172,7 @@ def histories_figure(histories, labels, keys, ylabel, mark_epoch=None):
         if mark_epoch is not None:
             ax.axvline(mark_epoch[0], color="k", linestyle=":", linewidth=1, label=mark_epoch[1])
         ax.set(xlabel="epoch", ylabel=ylabel, title=key.replace("_", " "))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     return fig

@@ -27,7 +27,7 @@ class LogLines:
     def __init__(self, iterable=None, *, desc, total=None, initial=0, unit="it", enabled=True):
         self.iterable, self.desc, self.unit, self.enabled = iterable, desc, unit, enabled
         self.total = len(iterable) if total is None and hasattr(iterable, "__len__") else total
-        self.n = initial
+        self.n = self.initial = initial  # initial: items done before (a resumed run's epochs)
         self.start = self.last = time.perf_counter()
 
     def __iter__(self):
@@ -52,7 +52,11 @@ class LogLines:
         self.last = now
 
     def close(self):
-        self._line(f"{self.n}{self._of()} {self.unit}s done in {time.perf_counter() - self.start:.1f} s")
+        done = f"{self.n}{self._of()} {self.unit}s"
+        if self.initial:  # resumed: name the items this session did, whose time this is
+            first, of = self.initial + 1, self._of().replace("/", " of ")
+            done = f"{self.unit} {first}{of}" if self.n == first else f"{self.unit}s {first}–{self.n}{of}"
+        self._line(f"{done} done in {time.perf_counter() - self.start:.1f} s")
 
     def _of(self):
         return f"/{self.total}" if self.total is not None else ""

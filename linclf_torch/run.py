@@ -103,10 +103,10 @@ def figures(completed, history, model, data, cfg):
     Loss/cost and accuracy curves; a linear model's class templates, once completed."""
     if not history:
         return {}
-    title = cfg.loss.upper()
+    title = f"{cfg.loss.upper()}, η = {cfg.eta:g}, λ = {cfg.lam:g}, batch size {cfg.batch_size}"
     drawn = {"curves": ("curves_figure", (history,), {"title": title}),
              "accuracy": ("accuracy_figure", (history,), {"title": title})}
     if completed and "W" in model.params:  # W as an array: the painter does not import torch
         drawn["weights"] = ("weights_figure", (model.params["W"].double().cpu().numpy(), data.classes,
-                                               data.image_shape), {})
+                                               data.image_shape), {"title": title})
     return drawn

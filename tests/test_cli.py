@@ -52,6 +52,20 @@ def test_train_writes_results_checkpoint_and_figures(pickles, tmp_path, capsys):
     assert model.params["W"].shape == (10, 3072)
 
 
+def test_a_resumed_run_says_this_sessions_time_and_the_total(pickles, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data-dir", str(pickles), "--no-verify", "--out", str(out), "--epochs", "1",
+                 "--batch-size", "10", "--device", "cpu"]) == 0
+    first = json.loads((out / "results.json").read_text())["wall_time_s"]
+    printed = capsys.readouterr()
+    assert "train: 1/1 epochs done in " in printed.err and f"({first:.1f} s on " in printed.out
+    assert main(["train", "--resume", str(out), "--epochs", "3"]) == 0
+    total = json.loads((out / "results.json").read_text())["wall_time_s"]
+    printed = capsys.readouterr()
+    assert "train: epochs 2–3 of 3 done in " in printed.err  # the progress output: this session's
+    assert f"({total - first:.1f} s this session, {total:.1f} s in all on " in printed.out
+
+
 def test_train_on_an_image_folder(tmp_path):
     root = write_image_folder(tmp_path / "jpg", n_train_per_class=10, n_test_per_class=3)
     out = tmp_path / "run"
@@ -129,9 +143,10 @@ def other_threads():
     torch.set_num_threads(before)
 
 
-def test_threads_is_applied_and_recorded(pickles, tmp_path, other_threads):
+def test_threads_is_applied_and_recorded(pickles, tmp_path, other_threads, capsys):
     assert train(pickles, tmp_path / "run", "--no-verify", "--threads", str(other_threads)) == 0
     assert json.loads((tmp_path / "run" / "results.json").read_text())["env"]["threads"] == other_threads
+    assert {1: ", 1 thread)", 2: ", 2 threads)"}[other_threads] in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("command", ["grid", "evaluate"])
