@@ -56,6 +56,7 @@ def test_standardized_with_training_statistics(raw, normalize):
     X = data.X_train.reshape(len(data.y_train), 3, -1)  # (n, 3, H·W)
     dims = (0,) if normalize == "pixel" else (0, 2)
     assert data.mean.shape == ((3, 32, 32) if normalize == "pixel" else (3, 1, 1))
+    # torch's cascade sums of ≤ 170·1024 standardized values (|x| ≲ 5): error ≲ log₂(n)·u·max|x| ≪ 1e-12
     assert X.mean(dims).abs().max() < 1e-12
     assert (X.std(dims) - 1).abs().max() < 1e-12
 
@@ -126,10 +127,17 @@ def test_float32_preparation_equals_the_float64_formula_to_float32_rounding(raw,
 
 
 def test_float64_preparation_equals_the_formula(raw):
+    """The library's statistics come from exact integer sums (a few roundings); the reference
+    sums N = 170 rounded u/255 in float64 in an order the kernel picks: its mean is within
+    (N + 3)·u relative and its two-pass std within about the same, so N·ε bounds both. X then
+    carries that relative error through m/s and 1/s, plus a few roundings of its own."""
     data = prepare(raw, split="full", n_val=30, dtype=torch.float64)
     mean, std, a = reference(raw, slice(0, 170), slice(170, 200), "pixel")
-    assert torch.allclose(data.mean, mean, rtol=1e-14, atol=0) and torch.allclose(data.std, std, rtol=1e-14, atol=0)
-    assert torch.allclose(data.X_train, ((a["train"] - mean) / std).flatten(1), rtol=1e-13, atol=1e-13)
+    rel = 170 * torch.finfo(torch.float64).eps
+    assert ((data.mean - mean).abs() <= rel * mean.abs()).all() and ((data.std - std).abs() <= rel * std).all()
+    X = (a["train"] - mean) / std
+    bound = (rel + 4 * torch.finfo(torch.float64).eps) * ((a["train"].abs() + mean.abs()) / std + X.abs())
+    assert ((data.X_train - X.flatten(1)).abs() <= bound.flatten(1)).all()
 
 
 def test_a_constant_pixel_has_std_one_exactly(raw):

@@ -1,4 +1,8 @@
-"""G models stacked (stacked.py) against each model alone (nn/), in float64."""
+"""G models stacked (stacked.py) against each model alone (nn/), in float64.
+
+Tolerances: products and sums batched over G run in other BLAS orders than each alone, so
+1e-12 as in test_gradients.py (n·ε of the terms, room for cancellation in an entry); the loss
+backward is the same row-wise ops on the same rows, hence 1e-15."""
 import pytest
 import torch
 
@@ -104,5 +108,9 @@ def test_stacked_sgd_steps_each_configuration_with_its_own_rate(momentum, weight
         mine.step({"W": torch.stack(grads)})
         for optimizer, g in zip(alone, grads):
             optimizer.step({"W": g})
+    # addcmul_(lr, d) and add_(d, alpha=-lr) may fuse the multiply-add on one CPU and not on
+    # another: each step may differ by one rounding of θ and of η·d, |η·d| ≲ max|θ| here, so
+    # 3 steps stay within 6u·max|θ| = 3ε of max|θ| (an entry near 0 can lose all its digits)
     for i, p in enumerate(params):
-        assert_close(f"W[{i}]", stacked["W"][i], p["W"], tol=1e-15)
+        err = ((stacked["W"][i] - p["W"]).abs().max() / p["W"].abs().max()).item()
+        assert err <= 3 * torch.finfo(torch.float64).eps, f"W[{i}]: max |Δ| / max |θ| = {err:.2e}"
