@@ -22,7 +22,9 @@ def test_bench_quick_times_every_method_and_loses_no_accuracy(bench, tmp_path, c
     assert abs(methods["b"]["test_acc"] - methods["a"]["test_acc"]) <= 0.005
     assert abs(methods["c"]["test_acc"] - methods["a"]["test_acc"]) <= 0.005
     assert methods["a"]["test_acc"] > 0.2  # the synthetic classes are learnable: chance is 0.1
-    assert results["grid_max_val_acc_difference"] == 0 and results["grid_same_diverged"]  # batched = sequential
+    # batched = sequential: the same math in float32 with other matrix shapes, so the weights agree to rounding
+    # and at most an image whose scores nearly tie may flip (test_grid.py); --quick validates on 100 images
+    assert results["grid_max_val_acc_difference"] <= 1 / 100 + 1e-12 and results["grid_same_diverged"]
     assert set(results["ratios"]) == {"vs_autograd", "vs_dataloader", "grid_batched_vs_sequential",
                                       "floor_vs_autograd", "floor_vs_dataloader"}
     assert all(r > 0 for r in results["ratios"].values())
