@@ -49,8 +49,8 @@ def rounding_masked(text):
 
 def test_the_readme_examples(capsys, monkeypatch):
     """The numpy examples, given no flag but --layout, are called with numpy arrays: the right
-    one passes, the wrong one fails with its mistake named, and the README quotes the wrong
-    one's output as the command prints it, but for the digits of rounding."""
+    one passes, the wrong one fails with its mistake named, and docs/gradcheck.md quotes the
+    wrong one's output as the command prints it, but for the digits of rounding."""
     monkeypatch.chdir(ROOT)
     assert gradcheck("experiments/examples/gradients_right.py:ComputeGradients", "--layout", "dd2424") == 0
     assert capsys.readouterr().out.endswith("PASS: all 6 cases\n")
@@ -60,8 +60,8 @@ def test_the_readme_examples(capsys, monkeypatch):
     assert "- grad_W, cases 2, 3, 5, 6: your grad_W equals the reference with λW in place of 2λW" in out
     assert out.endswith("FAIL: 4 of 6 cases\n")
     quoted = "\n".join(f"    {line}".rstrip() for line in out.splitlines())  # a Markdown code block
-    readme = (ROOT / "README.md").read_text()
-    assert rounding_masked(quoted) in rounding_masked(readme), "README: paste the wrong example's output again"
+    page = (ROOT / "docs" / "gradcheck.md").read_text()
+    assert rounding_masked(quoted) in rounding_masked(page), "docs/gradcheck.md: paste the wrong example's output again"
 
 
 def test_a_right_file_and_its_sibling_imports(tmp_path, capsys):
