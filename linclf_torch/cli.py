@@ -15,10 +15,9 @@ from . import __version__
 from .config import DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
 from .errors import LinclfError, Terminated
 from .files import os_error_message
-from .painter import Painter
 from .startup import imports_without_gc
 from .threads import add_threads_flag
-from .usercode import MODULE as USER_MODULE, parse_spec
+from .usercode import parse_spec
 
 D = TrainConfig()
 DATA_DIR = "data"
@@ -151,10 +150,9 @@ def main(argv=None):
     try:
         args = parser().parse_args(argv)
         configs = validate(args)
-        with Painter(start=args.command == "train") as painter:  # imports matplotlib while this imports torch
-            with imports_without_gc():
-                from .commands import run_command  # torch and the library, from here on
-            return run_command(args, configs, painter)
+        with imports_without_gc():
+            from .commands import run_command  # torch and the library, from here on
+        return run_command(args, configs)
     except LinclfError as e:
         print(f"linclf: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
     except BrokenPipeError:  # `linclf ... | head`: the reader left; say nothing more
@@ -171,25 +169,11 @@ def main(argv=None):
 
 
 def command():
-    """The `linclf` executable and `python -m linclf_torch`: main(), then the process ends at
-    once, without Python's clean-up of every object, which takes 0.3 s once torch is loaded
-    (1.0 s without startup.py's frozen imports; measured on the README's machine). Nothing is
-    lost: main() writes every file whole and closes it before it returns, and stdout and
-    stderr are flushed here. A bug's exception, and a command that ran the user's own code
-    (gradcheck), still end the ordinary way.
-    """
+    """The `linclf` executable and `python -m linclf_torch`: main(), then Python's ordinary exit
+    with its exit code (argparse's --help, --version and usage errors exit on their own)."""
+    code = main()
     try:
-        code = main()
-    except SystemExit as e:  # argparse's --help, --version and usage errors
-        code = e.code
-    if isinstance(code, str):  # sys.exit("message") semantics
-        print(code, file=sys.stderr)
-        code = 1
-    if USER_MODULE in sys.modules:  # a user's file ran here (gradcheck): its open files and atexit handlers
-        sys.exit(code)              # get Python's clean-up
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError):  # the reader left: nothing more to say
-        pass
-    os._exit(code or 0)
+        sys.stdout.flush()  # now, not at exit: a reader that left (`linclf ... | head`) is no error
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    sys.exit(code)

@@ -48,7 +48,7 @@ def load(args, cfg, recorded=None):
     return data, {"data_dir": str(Path(data_dir).resolve()), "verify": verify}
 
 
-def train_command(args, configs, painter):
+def train_command(args, configs):
     if args.resume is None:
         folder = RunFolder(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"), overwrite=args.overwrite)
     else:
@@ -62,8 +62,7 @@ def train_command(args, configs, painter):
             set_threads(resume_threads(checkpoint, args.threads))
         data, source = load(args, cfg, recorded)
         try:
-            results, _ = run(cfg, data, folder, progress=not args.no_progress, resume=checkpoint, source=source,
-                             painter=painter)
+            results, _ = run(cfg, data, folder, progress=not args.no_progress, resume=checkpoint, source=source)
         except Interrupted as e:
             done, out = e.results["epochs_completed"], folder.path
             kept = (f"{out} keeps epoch {done}, marked interrupted; continue with `linclf train --resume {out}`"
@@ -140,15 +139,12 @@ def gradcheck_command(args, spec):
     return 0 if report.passed else 1
 
 
-COMMANDS = {"grid": grid_command, "evaluate": evaluate_command, "gradcheck": gradcheck_command}  # and train
+COMMANDS = {"train": train_command, "grid": grid_command, "evaluate": evaluate_command, "gradcheck": gradcheck_command}
 
 
-def run_command(args, configs, painter):
-    """train_command, which draws its figures with the painter, or COMMANDS[args.command]; with
-    running out of memory said in one line."""
+def run_command(args, configs):
+    """COMMANDS[args.command], with running out of memory said in one line."""
     try:
-        if args.command == "train":
-            return train_command(args, configs, painter)
         return COMMANDS[args.command](args, configs)
     except (MemoryError, RuntimeError) as e:  # torch: "CUDA out of memory", "can't allocate memory"
         if not isinstance(e, MemoryError) and "out of memory" not in str(e) and "allocate memory" not in str(e):

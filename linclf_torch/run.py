@@ -12,7 +12,6 @@ progress. results.json's "status" says how the run stands:
 from dataclasses import asdict
 
 from .nn import accuracy
-from .painter import Painter
 from .results import env_info
 from .resume import restore
 from .runfolder import RunFolder
@@ -45,26 +44,24 @@ def final_metrics(model, data, history):
             "test_acc": accuracy(model.predict(data.X_test), data.y_test).item()}
 
 
-def run(cfg, data, out=None, *, overwrite=False, progress=True, resume=None, source=None, painter=None):
+def run(cfg, data, out=None, *, overwrite=False, progress=True, resume=None, source=None):
     """Train a model for cfg on data, keeping the run folder `out` current (None: no files).
 
     out: a folder path, or a RunFolder the caller opened (the CLI opens and locks it before
     loading the data). A folder that already holds files is refused unless overwrite=True.
     resume: a checkpoint dict from read_checkpoint (out's own model.pt) to continue from.
     source: where the data came from ({"data_dir": ..., "verify": ...}), kept in results.json.
-    painter: a painter.Painter process to draw the figures (the CLI's); default: this process.
     Returns (results, model); results holds status ("completed" or "diverged"), config,
     history, final, wall_time_s and env. Ctrl-C or SIGTERM raises Interrupted after marking
     the folder.
     """
-    painter = painter or Painter(start=False)
     if out is None or isinstance(out, RunFolder):
-        return _run(cfg, data, out, progress, resume, source, painter)
+        return _run(cfg, data, out, progress, resume, source)
     with RunFolder(out, overwrite=overwrite, resuming=resume is not None) as folder:
-        return _run(cfg, data, folder, progress, resume, source, painter)
+        return _run(cfg, data, folder, progress, resume, source)
 
 
-def _run(cfg, data, folder, progress, resume, source, painter):
+def _run(cfg, data, folder, progress, resume, source):
     device = data.X_train.device
     model = build_model(cfg, data.X_train.shape[1], len(data.classes), device)
     state = TrainState.start(model, cfg, device)
@@ -87,26 +84,24 @@ def _run(cfg, data, folder, progress, resume, source, painter):
             folder.interrupted(results, env)
         raise Interrupted({**results, "env": env}, e) from e
     completed = state.diverged_epoch is None
-    if folder is not None:  # the painter draws while the model is tested here
-        folder.draw(figures(completed, state.history, model, data, cfg), painter)
     if completed:
         results = describe("completed", cfg, state, source, final=final_metrics(model, data, state.history))
     else:
         results = describe("diverged", cfg, state, source)  # the cost is NaN or inf: nothing worth testing
     if folder is not None:
-        folder.finish(results, env, painter)
+        folder.finish(results, env, figures(completed, state.history, model, data, cfg))
     return {**results, "env": env}, model
 
 
 def figures(completed, history, model, data, cfg):
-    """The run's figures, as the painter takes them: name -> (plots function, args, kwargs).
+    """The run's figures, as runfolder.draw takes them: name -> (plots function, args, kwargs).
     Loss/cost and accuracy curves; a linear model's class templates, once completed."""
     if not history:
         return {}
     title = cfg.loss.upper()
     drawn = {"curves": ("curves_figure", (history,), {"title": title}),
              "accuracy": ("accuracy_figure", (history,), {"title": title})}
-    if completed and "W" in model.params:  # W as an array: the painter does not import torch
+    if completed and "W" in model.params:  # W as an array, as plots.py takes it
         drawn["weights"] = ("weights_figure", (model.params["W"].double().cpu().numpy(), data.classes,
                                                data.image_shape), {})
     return drawn

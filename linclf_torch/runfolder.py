@@ -6,8 +6,7 @@ The sequence (run.py drives it):
     save_epoch()  after every epoch: model.pt (parameters and training state), then
                   results.json ("status": "running"); the first save of a new run removes the
                   files an overwritten run left there
-    draw()        hand the figures of a run that has ended to the painter (painter.py)
-    finish()      results.json ("completed" or "diverged"), then wait for the figures
+    finish()      results.json ("completed" or "diverged"), then the figures (draw)
     interrupted() Ctrl-C or SIGTERM: results.json describes the epoch model.pt holds, read
                   back from model.pt itself (the signal can land between its rename and the
                   bookkeeping after it)
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from .checkpoint import read_checkpoint, save_checkpoint
 from .errors import LinclfError
-from .files import check_out_dir
+from .files import check_out_dir, save_figure
 from .results import write_results
 
 OUTPUTS = ("results.json", "model.pt", "curves.png", "accuracy.png", "weights.png")
@@ -86,16 +85,18 @@ class RunFolder:
         if self.written:
             write_results(self.path, results, env)
 
-    def draw(self, figures, painter):
-        """Start drawing the figures of a run that has ended (run.figures) into the folder."""
-        self.claim()  # first: an overwritten run's files go before the painter writes new ones
-        painter.paint({self.path / f"{name}.png": figure for name, figure in figures.items()})
-
-    def finish(self, results, env, painter):
-        """results.json of a run that has ended, then its figures once the painter has written them."""
+    def finish(self, results, env, figures):
+        """results.json of a run that has ended, then its figures (run.figures)."""
         self.claim()
         write_results(self.path, results, env)
-        painter.wait()
+        draw(self.path, figures)
+
+
+def draw(folder, figures):
+    """Draw and save {name: (plots function name, args, kwargs)} as folder/<name>.png."""
+    from . import plots  # matplotlib: only when drawing
+    for name, (function, args, kwargs) in figures.items():
+        save_figure(folder / f"{name}.png", getattr(plots, function)(*args, **kwargs))
 
 
 def lock_folder(path):

@@ -2,8 +2,6 @@
 import pytest
 import torch
 
-from linclf_torch import cli
-from linclf_torch.painter import Painter
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
 
@@ -29,15 +27,6 @@ def device(request):
 @pytest.fixture
 def gen():
     return torch.Generator().manual_seed(0)
-
-
-@pytest.fixture(autouse=True)
-def figures_in_process(request, monkeypatch):
-    """`linclf` called in process draws its figures in process, as run() does: a painter process
-    per command would cost each test a second of CPU. Tests marked painter keep it, and the
-    commands tests run as subprocesses have theirs."""
-    if not request.node.get_closest_marker("painter"):
-        monkeypatch.setattr(cli, "Painter", lambda start: Painter(start=False))
 
 
 @pytest.fixture(autouse=True)

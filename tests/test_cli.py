@@ -9,6 +9,8 @@ import torch
 
 from linclf_torch.checkpoint import load_checkpoint
 from linclf_torch.cli import main
+from linclf_torch.errors import LinclfError
+from linclf_torch.runfolder import draw
 from synthetic import write_image_folder, write_pickles
 
 HISTORY_KEYS = {"epoch", "eta", "train_loss", "train_cost", "train_acc", "val_loss", "val_cost", "val_acc"}
@@ -47,6 +49,16 @@ def test_train_writes_results_checkpoint_and_figures(pickles, tmp_path, capsys):
     model, state = load_checkpoint(out / "model.pt")
     assert state["classes"][3] == "cat" and state["mean"].shape == (3, 32, 32)
     assert model.params["W"].shape == (10, 3072)
+
+
+def test_a_figure_that_cannot_be_written_is_a_one_line_error(tmp_path):
+    """A figure file that cannot be written (here: its folder is gone) is one LinclfError line."""
+    missing = tmp_path / "gone"
+    history = [{"epoch": e, "train_loss": 2.0 / e, "val_loss": 2.1 / e, "train_cost": 2.2 / e, "val_cost": 2.3 / e,
+                "train_acc": 0.3 + e / 100, "val_acc": 0.28 + e / 100} for e in range(1, 3)]
+    with pytest.raises(LinclfError) as e:
+        draw(missing, {"curves": ("curves_figure", (history,), {"title": "CE"})})
+    assert "\n" not in str(e.value) and str(e.value).startswith(f"cannot write {missing / 'curves.png'}: ")
 
 
 def test_train_on_an_image_folder(tmp_path):

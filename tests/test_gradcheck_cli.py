@@ -102,8 +102,8 @@ def test_parsing_and_file_errors_import_no_torch(tmp_path):
 
 
 def test_the_users_open_files_and_atexit_handlers_get_pythons_clean_up(tmp_path):
-    """The command ends with os._exit (cli.command), except after running the user's own file:
-    a log it left open, buffered, and its atexit handler are still written at the end."""
+    """The command ends with Python's ordinary exit: a log the user's file left open,
+    buffered, and its atexit handler are still written at the end."""
     (tmp_path / "mine.py").write_text(RIGHT + """
 import atexit
 log = open("log.txt", "w")  # never closed, block-buffered: only Python's clean-up writes it

@@ -36,14 +36,15 @@ from helpers import Exploit
 
 CUDA = torch.cuda.is_available()
 # the modules, not the package's functions of the same names
-train_module, runfolder, painter = (importlib.import_module(f"linclf_torch.{m}") for m in ("train", "runfolder", "painter"))
+train_module, runfolder = (importlib.import_module(f"linclf_torch.{m}") for m in ("train", "runfolder"))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def no_figure_drawing():
     """Figures are not what these tests check, and drawing them is most of a tiny run's time."""
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(painter, "draw", lambda figures: [Path(path).write_bytes(b"figure") for path in figures])
+        m.setattr(runfolder, "draw", lambda folder, figures: [(folder / f"{name}.png").write_bytes(b"figure")
+                                                              for name in figures])
         yield
 
 
