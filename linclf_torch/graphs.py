@@ -11,7 +11,7 @@ so the recorded epoch must be the same every time:
   epoch's shuffle order and flip mask are copied into buffers made once (`order`, `flip`);
   the data never moves.
 - No host values that change. The random draws are made on the device outside the graph,
-  the same draws as train_epoch's (train.draw_epoch); batch i is rows i·B … i·B+B−1 of the
+  the same draws as train_epoch's (batches.draw_epoch); batch i is rows i·B … i·B+B−1 of the
   order buffer, a slice fixed at capture and gathered on the device; the last, partial
   batch is just the graph's last step. The learning rate, when it is a Python number, is
   recorded into the update, so a new rate (a schedule) means a new capture; a tensor of
@@ -29,7 +29,7 @@ replays with the eager epoch.
 """
 import torch
 
-from .train import batches, draw_epoch
+from .batches import batches, draw_epoch
 
 
 class GraphedEpoch:

@@ -12,7 +12,9 @@ import time
 
 import torch
 
+from .batches import batches, draw_epoch
 from .errors import LinclfError
+from .graphs import GraphedEpoch
 from .nn.models import LinearClassifier, MLPClassifier
 from .progress import bar as progress_bar
 from .state import TrainState
@@ -25,26 +27,6 @@ def build_model(cfg, d, K, device):
     if cfg.model == "mlp":
         return MLPClassifier(d, cfg.hidden, K, **common)
     return LinearClassifier(d, K, **common)
-
-
-def draw_epoch(data, cfg, generator):
-    """The epoch's random draws, made on the device: the shuffle order (n,) and the flip mask
-    (n,), each None when that option is off."""
-    X, n = data.X_train, len(data.y_train)
-    order = torch.randperm(n, generator=generator, device=X.device) if cfg.shuffle else None
-    flip = torch.rand(n, generator=generator, device=X.device) < cfg.flip if cfg.flip else None
-    return order, flip
-
-
-def batches(data, cfg, order=None, flip=None):
-    """Yield the epoch's (X, y) mini-batches, in order or in `order`, image i mirrored where flip[i]."""
-    X, y, n = data.X_train, data.y_train, len(data.y_train)
-    for i in range(0, n, cfg.batch_size):
-        rows = slice(i, i + cfg.batch_size) if order is None else order[i:i + cfg.batch_size]
-        Xb = X[rows]                                                     # (B, d)
-        if flip is not None:  # per image, not one coin for the whole batch
-            Xb = torch.where(flip[rows].unsqueeze(1), data.X_train_flipped[rows], Xb)
-        yield Xb, y[rows]
 
 
 def train_epoch(model, optimizer, data, cfg, generator):
@@ -66,7 +48,6 @@ def epoch_runner(model, optimizer, data, cfg, graphs=None):
         graphs = data.X_train.device.type == "cuda"
     if not graphs:
         return functools.partial(train_epoch, model, optimizer, data, cfg)
-    from .graphs import GraphedEpoch  # here: graphs.py builds on this module's batches
     return GraphedEpoch(model, optimizer, data, cfg)
 
 

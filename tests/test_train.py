@@ -10,7 +10,8 @@ from linclf_torch.data import load_data
 from linclf_torch.errors import LinclfError
 from linclf_torch.nn.schedules import PlateauDecay, StepDecay
 from linclf_torch.run import run
-from linclf_torch.train import batches, build_model, draw_epoch, train
+from linclf_torch.batches import batches, draw_epoch
+from linclf_torch.train import build_model, train
 from synthetic import write_pickles
 
 
