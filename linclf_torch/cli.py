@@ -12,7 +12,7 @@ import os
 import sys
 
 from . import __version__
-from .config import DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
+from .config import DATA_DIR, DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
 from .errors import LinclfError, Terminated
 from .files import os_error_message
 from .startup import imports_without_gc
@@ -20,7 +20,6 @@ from .threads import add_threads_flag
 from .usercode import parse_spec
 
 D = TrainConfig()
-DATA_DIR = "data"
 
 
 class Parser(argparse.ArgumentParser):

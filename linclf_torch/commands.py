@@ -9,8 +9,7 @@ from pathlib import Path
 
 from .checkpoint import load_checkpoint, prepare_test
 from .cifar import load_cifar10
-from .cli import DATA_DIR
-from .config import SWEPT, given
+from .config import DATA_DIR, SWEPT, given
 from .data import load_data, resolve_device
 from .errors import LinclfError, Terminated
 from .nn import accuracy

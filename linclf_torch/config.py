@@ -16,6 +16,7 @@ SPLITS = ("a1", "full", "random")        # see data.py
 NORMALIZE = ("pixel", "channel")         # standardize per dimension (DD2424) or per colour channel (INF265)
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float64")
+DATA_DIR = "data"                        # the CIFAR-10 folder when a command names none
 SWEPT = ("loss", "eta", "lam", "batch_size", "epochs", "decay")  # what `linclf grid` takes lists of
 DECAY_USAGE = "none, step:EVERY:FACTOR (e.g. step:10:0.1) or plateau[:PATIENCE:FACTOR] (e.g. plateau:2:0.1)"
 
