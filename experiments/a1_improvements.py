@@ -38,7 +38,7 @@ import time
 from dataclasses import asdict, replace
 
 from linclf_torch.config import TrainConfig, expand_grid
-from linclf_torch.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
+from linclf_torch.cli.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
 from linclf_torch.grid import grid_table, ranking, run_grid
 from linclf_torch.nn import accuracy
 from linclf_torch.plots import curves_rows, grid_heatmaps

@@ -26,7 +26,7 @@ import sys
 from dataclasses import replace
 
 from linclf_torch.config import TrainConfig
-from linclf_torch.experiment import ACCURACY_HEADERS, accuracy_row, script
+from linclf_torch.cli.experiment import ACCURACY_HEADERS, accuracy_row, script
 from linclf_torch.plots import curves_rows, weights_rows
 from linclf_torch.run import run
 from linclf_torch.tables import markdown_table

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from linclf_torch.data import resolve_device
-from linclf_torch.experiment import script
+from linclf_torch.cli.experiment import script
 from linclf_torch.tables import markdown_table
 
 # One measurement in a fresh process: its peak RSS is the load's alone. Prints one JSON line.

@@ -30,7 +30,7 @@ import sys
 from dataclasses import replace
 
 from linclf_torch.calibration import calibration, summary
-from linclf_torch.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
+from linclf_torch.cli.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
 from linclf_torch.plots import curves_rows, probability_histograms, reliability_diagrams
 from linclf_torch.run import run
 from linclf_torch.config import TrainConfig

@@ -34,7 +34,7 @@ import sys
 
 import torch
 
-from linclf_torch.experiment import script
+from linclf_torch.cli.experiment import script
 from linclf_torch.nn.gradcheck import gradient_errors
 from linclf_torch.nn.models import LinearClassifier
 from linclf_torch.progress import bar as progress_bar

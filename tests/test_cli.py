@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from linclf_torch.checkpoint import load_checkpoint
-from linclf_torch.cli import main
+from linclf_torch.cli.parse import main
 from linclf_torch.errors import LinclfError
 from linclf_torch.runfolder import draw
 from synthetic import write_image_folder, write_pickles
@@ -95,7 +95,7 @@ def test_python_dash_m_entry_point():
 
 def test_importing_the_package_does_not_import_torchvision():
     """torchvision takes seconds to import: only a download, image decoding or a resize need it."""
-    code = "import sys, linclf_torch, linclf_torch.cli, linclf_torch.experiment; print('torchvision' in sys.modules)"
+    code = "import sys, linclf_torch, linclf_torch.cli.parse, linclf_torch.cli.experiment; print('torchvision' in sys.modules)"
     root = Path(__file__).parents[1]  # `python -c` imports from its working directory first: this checkout
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert done.returncode == 0, done.stderr

@@ -15,7 +15,7 @@ import torch
 
 from linclf_torch import checkpoint, files, threads
 from linclf_torch.checkpoint import read_checkpoint
-from linclf_torch.cli import main
+from linclf_torch.cli.parse import main
 from linclf_torch.runfolder import RunFolder
 from synthetic import write_pickles
 

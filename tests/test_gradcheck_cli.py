@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from linclf_torch.cli import main
+from linclf_torch.cli.parse import main
 
 ROOT = Path(__file__).parents[1]
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
@@ -89,7 +89,7 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path, capsys, source, spec, er
 
 def test_parsing_and_file_errors_import_no_torch(tmp_path):
     """--help and a missing file answer before torch is imported."""
-    code = ("import sys\nfrom linclf_torch.cli import main\n"
+    code = ("import sys\nfrom linclf_torch.cli.parse import main\n"
             "try:\n    main(['gradcheck', '--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
             f"assert main(['gradcheck', {str(tmp_path / 'absent.py:f')!r}, '--layout', 'dd2424']) == 2\n"
             "assert main(['gradcheck', 'x.py:f']) == 2\n"

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from linclf_torch.cli import main
+from linclf_torch.cli.parse import main
 from linclf_torch.config import TrainConfig, expand_grid
 from linclf_torch.data import load_data
 from linclf_torch.grid import grid_table, group_configs, ranking, run_grid, write_grid

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from linclf_torch.checkpoint import load_checkpoint, read_checkpoint
-from linclf_torch.cli import main
+from linclf_torch.cli.parse import main
 from linclf_torch.data import load_data
 from linclf_torch.run import run
 from linclf_torch.config import TrainConfig

@@ -13,12 +13,12 @@ import torch
 import torchvision.datasets.utils
 
 from linclf_torch import threads
-from linclf_torch.cli import main, parser
+from linclf_torch.cli.parse import main, parser
 from linclf_torch.config import TrainConfig
 from linclf_torch.data import load_data
 from linclf_torch.errors import LinclfError
 from linclf_torch.run import run
-from linclf_torch.startup import imports_without_gc
+from linclf_torch.cli.startup import imports_without_gc
 from synthetic import write_pickles
 
 ROOT = Path(__file__).parents[1]
@@ -47,7 +47,7 @@ def offline(monkeypatch):
 
 PARSE_ONLY = """
 import sys
-from linclf_torch.cli import main
+from linclf_torch.cli.parse import main
 for argv in {argvs!r}:
     try:
         code = main(argv)
@@ -80,7 +80,7 @@ def test_version(capsys):
 
 TRAIN_AND_REPORT_GC = """
 import gc, sys
-from linclf_torch.cli import main
+from linclf_torch.cli.parse import main
 code = main(["train", "--data-dir", sys.argv[1], "--out", sys.argv[2], "--epochs", "1", "--batch-size", "10",
              "--no-verify", "--device", "cpu", "--no-progress"])
 print(code, gc.isenabled(), gc.get_freeze_count())

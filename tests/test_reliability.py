@@ -26,7 +26,7 @@ import torchvision.datasets.utils
 import linclf_torch
 from linclf_torch import cifar, files
 from linclf_torch.checkpoint import read_checkpoint
-from linclf_torch.cli import main
+from linclf_torch.cli.parse import main
 from linclf_torch.data import load_data
 from linclf_torch.files import write_atomic
 from linclf_torch.run import Interrupted, run

@@ -11,13 +11,13 @@ import argparse
 import os
 import sys
 
-from . import __version__
-from .config import DATA_DIR, DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
-from .errors import LinclfError, Terminated
-from .files import os_error_message
+from .. import __version__
+from ..config import DATA_DIR, DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
+from ..errors import LinclfError, Terminated
+from ..files import os_error_message
 from .startup import imports_without_gc
-from .threads import add_threads_flag
-from .usercode import parse_spec
+from ..threads import add_threads_flag
+from ..usercode import parse_spec
 
 D = TrainConfig()
 

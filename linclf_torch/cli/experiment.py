@@ -22,14 +22,14 @@ from pathlib import Path
 
 import torch
 
-from .cifar import load_cifar10
-from .cli import Parser
-from .data import prepare, resolve_device
-from .errors import LinclfError, Terminated
-from .files import check_out_dir, os_error_message, save_figure, write_atomic
-from .results import env_info, write_results
-from .tables import pct
-from .threads import add_threads_flag, set_threads
+from ..cifar import load_cifar10
+from .parse import Parser
+from ..data import prepare, resolve_device
+from ..errors import LinclfError, Terminated
+from ..files import check_out_dir, os_error_message, save_figure, write_atomic
+from ..results import env_info, write_results
+from ..tables import pct
+from ..threads import add_threads_flag, set_threads
 
 
 class ScriptRun:

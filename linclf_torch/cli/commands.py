@@ -7,17 +7,17 @@ import sys
 import time
 from pathlib import Path
 
-from .checkpoint import load_checkpoint, prepare_test
-from .cifar import load_cifar10
-from .config import DATA_DIR, SWEPT, given
-from .data import load_data, resolve_device
-from .errors import LinclfError, Terminated
-from .nn import accuracy
-from .resume import recorded_source, resume_config, resume_threads
-from .run import Interrupted, run
-from .runfolder import RunFolder
-from .threads import set_threads
-from .train import confusion_matrix
+from ..checkpoint import load_checkpoint, prepare_test
+from ..cifar import load_cifar10
+from ..config import DATA_DIR, SWEPT, given
+from ..data import load_data, resolve_device
+from ..errors import LinclfError, Terminated
+from ..nn import accuracy
+from ..resume import recorded_source, resume_config, resume_threads
+from ..run import Interrupted, run
+from ..runfolder import RunFolder
+from ..threads import set_threads
+from ..train import confusion_matrix
 
 
 def data_source(args, recorded=None):
@@ -89,7 +89,7 @@ def written(out):
 
 
 def grid_command(args, configs):
-    from .grid import run_grid, write_grid  # and the figures' matplotlib: only this command needs them
+    from ..grid import run_grid, write_grid  # and the figures' matplotlib: only this command needs them
     set_threads(args.threads)
     out = Path(args.out or Path("runs") / time.strftime("grid-%Y%m%d-%H%M%S"))
     with RunFolder(out, overwrite=args.overwrite):
@@ -125,8 +125,8 @@ def evaluate_command(args, configs):
 def gradcheck_command(args, spec):
     """Import the user's function (spec: cli.validate's (file, function name)), check it
     (nn/yourgrad.py), print the table: exit 0 pass, 1 fail."""
-    from .nn.yourgrad import YourFunctionError, check
-    from .usercode import load_function
+    from ..nn.yourgrad import YourFunctionError, check
+    from ..usercode import load_function
     set_threads(1)  # small tensors: one thread is fastest, and a busy core cannot stall it (threads.py)
     file, function_name = spec
     fn = load_function(file, function_name)
