@@ -36,9 +36,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from linclf_torch.cifar import CLASSES, Cifar10
+from linclf_torch.data.cifar import CLASSES, Cifar10
 from linclf_torch.config import TrainConfig, expand_grid
-from linclf_torch.data import load_data, prepare, resolve_device
+from linclf_torch.data.prepare import load_data, prepare, resolve_device
 from linclf_torch.cli.experiment import script
 from linclf_torch.grid import run_grid
 from linclf_torch.nn import accuracy

@@ -30,7 +30,7 @@ import sys, time
 from linclf_torch import threads           # before torch: auto measures from here
 import torch
 from linclf_torch.config import TrainConfig
-from linclf_torch.data import prepare
+from linclf_torch.data.prepare import prepare
 from linclf_torch.train import build_model, train
 sys.path.insert(0, {experiments!r})
 from bench import synthetic_cifar

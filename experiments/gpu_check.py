@@ -46,7 +46,7 @@ from pathlib import Path
 import torch
 
 from linclf_torch.config import TrainConfig, expand_grid
-from linclf_torch.data import prepare
+from linclf_torch.data.prepare import prepare
 from linclf_torch.errors import LinclfError, Terminated
 from linclf_torch.files import check_out_dir, save_json, write_atomic
 from linclf_torch.results import env_info

@@ -22,7 +22,7 @@ best validation accuracy picks the one model evaluated on test, once.
 """
 from dataclasses import asdict, replace
 
-from linclf_torch.data import prepare, resolve_device, select
+from linclf_torch.data.prepare import prepare, resolve_device, select
 from linclf_torch.cli.experiment import script
 from linclf_torch.grid import ranking, run_grid
 from linclf_torch.nn import accuracy

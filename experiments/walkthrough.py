@@ -39,9 +39,9 @@ import torch
 from matplotlib.figure import Figure
 
 from linclf_torch.calibration import calibration, summary
-from linclf_torch.cifar import load_cifar10
+from linclf_torch.data.cifar import load_cifar10
 from linclf_torch.config import TrainConfig
-from linclf_torch.data import prepare, resolve_device
+from linclf_torch.data.prepare import prepare, resolve_device
 from linclf_torch.errors import LinclfError
 from linclf_torch.files import check_out_dir, save_figure, save_json
 from linclf_torch.nn.gradcheck import gradient_errors, max_rel_error

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .data import features, select
+from .data.prepare import features, select
 from .errors import LinclfError
 from .files import write_atomic
 from .config import TrainConfig

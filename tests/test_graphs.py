@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from linclf_torch.config import TrainConfig
-from linclf_torch.data import Data
+from linclf_torch.data.prepare import Data
 from linclf_torch.graphs import GraphedEpoch
 from linclf_torch.nn import SGD
 from linclf_torch.stacked import StackedClassifier, StackedSGD

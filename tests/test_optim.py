@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from helpers import assert_close
-from linclf_torch.data import Data
+from linclf_torch.data.prepare import Data
 from linclf_torch.config import TrainConfig
 from linclf_torch.nn.optim import SGD
 from linclf_torch.batches import batches, draw_epoch

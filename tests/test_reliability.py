@@ -24,10 +24,11 @@ import torch
 import torchvision.datasets.utils
 
 import linclf_torch
-from linclf_torch import cifar, files
+from linclf_torch import files
+from linclf_torch.data import cifar
 from linclf_torch.checkpoint import read_checkpoint
 from linclf_torch.cli.parse import main
-from linclf_torch.data import load_data
+from linclf_torch.data.prepare import load_data
 from linclf_torch.files import write_atomic
 from linclf_torch.run import Interrupted, run
 from linclf_torch.config import TrainConfig
@@ -151,7 +152,7 @@ def nan_data(box):
         images = raw.train_images.double()
         images[3, 0, 5, 5] = float("nan")
         return replace(raw, train_images=images)
-    box.monkeypatch.setattr(linclf_torch.data, "load_cifar10", load)
+    box.monkeypatch.setattr(linclf_torch.data.prepare, "load_cifar10", load)
     return box.train()
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from linclf_torch.config import TrainConfig, parse_decay
-from linclf_torch.data import load_data
+from linclf_torch.data.prepare import load_data
 from linclf_torch.errors import LinclfError
 from linclf_torch.nn.schedules import PlateauDecay, StepDecay
 from linclf_torch.run import run

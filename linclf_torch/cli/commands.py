@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 from ..checkpoint import load_checkpoint, prepare_test
-from ..cifar import load_cifar10
+from ..data.cifar import load_cifar10
 from ..config import DATA_DIR, SWEPT, given
-from ..data import load_data, resolve_device
+from ..data.prepare import load_data, resolve_device
 from ..errors import LinclfError, Terminated
 from ..nn import accuracy
 from ..resume import recorded_source, resume_config, resume_threads

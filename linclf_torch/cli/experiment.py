@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from ..cifar import load_cifar10
+from ..data.cifar import load_cifar10
 from .parse import Parser
-from ..data import prepare, resolve_device
+from ..data.prepare import prepare, resolve_device
 from ..errors import LinclfError, Terminated
 from ..files import check_out_dir, os_error_message, save_figure, write_atomic
 from ..results import env_info, write_results

@@ -18,7 +18,7 @@ from importlib.metadata import version
 
 import torch
 
-from .errors import LinclfError
+from ..errors import LinclfError
 
 
 def image_decoder():

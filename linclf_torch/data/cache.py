@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import LinclfError
-from .files import write_atomic
+from ..errors import LinclfError
+from ..files import write_atomic
 
 CACHE_FORMAT = 2  # bump when the cached dict changes meaning (2: the checksum)
 

@@ -23,8 +23,8 @@ from functools import cached_property
 import torch
 
 from .cifar import load_cifar10
-from .config import SPLITS
-from .errors import LinclfError
+from ..config import SPLITS
+from ..errors import LinclfError
 
 
 @dataclass(frozen=True)

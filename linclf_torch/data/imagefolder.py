@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
-from .errors import LinclfError
+from ..errors import LinclfError
 from .imagedecode import decode_file, image_decoder
-from .progress import bar as progress_bar
-from .threads import usable_cores
+from ..progress import bar as progress_bar
+from ..threads import usable_cores
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 BLOCK = 256  # files per task of the decoding threads

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import LinclfError
+from ..errors import LinclfError
 
 
 def _text(s):

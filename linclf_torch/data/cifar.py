@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from .cache import cache_folder, cached
-from .errors import LinclfError
+from ..errors import LinclfError
 from .imagefolder import list_split, read_image_folder
 from .safe_pickle import load_cifar_pickle
 
