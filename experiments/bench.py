@@ -43,7 +43,7 @@ from linclf_torch.cli.experiment import script
 from linclf_torch.grid import run_grid
 from linclf_torch.nn import accuracy
 from linclf_torch.results import env_info
-from linclf_torch.tables import markdown_table, pct
+from linclf_torch.figures.tables import markdown_table, pct
 from linclf_torch.train import build_model, train
 
 GRID = {"eta": [0.001, 0.005, 0.01], "lam": [0.0, 0.001, 0.1, 1.0], "batch_size": [50, 100, 200]}

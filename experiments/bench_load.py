@@ -33,7 +33,7 @@ from pathlib import Path
 
 from linclf_torch.data.prepare import resolve_device
 from linclf_torch.cli.experiment import script
-from linclf_torch.tables import markdown_table
+from linclf_torch.figures.tables import markdown_table
 
 # One measurement in a fresh process: its peak RSS is the load's alone. Prints one JSON line.
 CHILD = r"""

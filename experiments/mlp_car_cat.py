@@ -26,8 +26,8 @@ from linclf_torch.data.prepare import prepare, resolve_device, select
 from linclf_torch.cli.experiment import script
 from linclf_torch.grid import ranking, run_grid
 from linclf_torch.nn import accuracy
-from linclf_torch.plots import confusion_figure, histories_figure
-from linclf_torch.tables import markdown_table, pct
+from linclf_torch.figures.plots import confusion_figure, histories_figure
+from linclf_torch.figures.tables import markdown_table, pct
 from linclf_torch.config import TrainConfig
 from linclf_torch.train import confusion_matrix
 

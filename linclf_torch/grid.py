@@ -25,7 +25,7 @@ from .progress import bar as progress_bar
 from .results import env_info, write_results
 from .stacked import PerConfig, StackedClassifier, StackedSGD
 from .state import TrainState
-from .tables import markdown_table, pct
+from .figures.tables import markdown_table, pct
 from .train import build_model, check_data, epoch_metrics, epoch_runner, finite, train
 
 
@@ -162,7 +162,7 @@ def write_grid(out, results, models, data, varied, top=10, source=None):
 
     Returns the report's text.
     """
-    from .plots import accuracy_figure, curves_figure, grid_heatmaps  # matplotlib: only when drawing
+    from .figures.plots import accuracy_figure, curves_figure, grid_heatmaps  # matplotlib: only when drawing
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     order = ranking(results)

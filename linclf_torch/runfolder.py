@@ -94,7 +94,7 @@ class RunFolder:
 
 def draw(folder, figures):
     """Draw and save {name: (plots function name, args, kwargs)} as folder/<name>.png."""
-    from . import plots  # matplotlib: only when drawing
+    from .figures import plots  # matplotlib: only when drawing
     for name, (function, args, kwargs) in figures.items():
         save_figure(folder / f"{name}.png", getattr(plots, function)(*args, **kwargs))
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from linclf_torch.calibration import calibration, probabilities, reliability, summary
+from linclf_torch.figures.calibration import calibration, probabilities, reliability, summary
 from linclf_torch.errors import LinclfError
 
 

@@ -16,7 +16,7 @@ Bₘ = ((m−1)/M, m/M] of confidence (a confidence of exactly 0 goes into the f
 """
 import torch
 
-from .errors import LinclfError
+from ..errors import LinclfError
 
 
 def probabilities(scores, loss, normalise=False):
