@@ -39,7 +39,7 @@ from dataclasses import asdict, replace
 
 from linclf_torch.config import TrainConfig, expand_grid
 from linclf_torch.cli.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
-from linclf_torch.grid import grid_table, ranking, run_grid
+from linclf_torch.grid.search import grid_table, ranking, run_grid
 from linclf_torch.nn import accuracy
 from linclf_torch.figures.plots import curves_rows, grid_heatmaps
 from linclf_torch.run import run

@@ -24,7 +24,7 @@ from dataclasses import asdict, replace
 
 from linclf_torch.data.prepare import prepare, resolve_device, select
 from linclf_torch.cli.experiment import script
-from linclf_torch.grid import ranking, run_grid
+from linclf_torch.grid.search import ranking, run_grid
 from linclf_torch.nn import accuracy
 from linclf_torch.figures.plots import confusion_figure, histories_figure
 from linclf_torch.figures.tables import markdown_table, pct

@@ -15,7 +15,7 @@ from linclf_torch.config import TrainConfig
 from linclf_torch.data.prepare import Data
 from linclf_torch.graphs import GraphedEpoch
 from linclf_torch.nn import SGD
-from linclf_torch.stacked import StackedClassifier, StackedSGD
+from linclf_torch.grid.stacked import StackedClassifier, StackedSGD
 from linclf_torch.state import TrainState
 from linclf_torch.train import build_model, epoch_runner, train, train_epoch
 

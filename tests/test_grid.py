@@ -9,9 +9,9 @@ import torch
 from linclf_torch.cli.parse import main
 from linclf_torch.config import TrainConfig, expand_grid
 from linclf_torch.data.prepare import load_data
-from linclf_torch.grid import grid_table, group_configs, ranking, run_grid, write_grid
+from linclf_torch.grid.search import grid_table, group_configs, ranking, run_grid, write_grid
 from linclf_torch.nn import accuracy
-from linclf_torch.stacked import StackedClassifier, StackedSGD
+from linclf_torch.grid.stacked import StackedClassifier, StackedSGD
 from linclf_torch.train import build_model, train_epoch
 from synthetic import write_pickles
 

@@ -89,7 +89,7 @@ def written(out):
 
 
 def grid_command(args, configs):
-    from ..grid import run_grid, write_grid  # and the figures' matplotlib: only this command needs them
+    from ..grid.search import run_grid, write_grid  # and the figures' matplotlib: only this command needs them
     set_threads(args.threads)
     out = Path(args.out or Path("runs") / time.strftime("grid-%Y%m%d-%H%M%S"))
     with RunFolder(out, overwrite=args.overwrite):

@@ -26,11 +26,11 @@ the addition (the allocator returns such blocks to the OS and page-faults them b
 import torch
 from torch.func import vmap
 
-from .nn.layers import relu_backward, relu_forward
-from .nn.losses import LOSSES, l2_penalty_forward
-from .nn.models import accuracy
-from .nn.optim import SGD
-from .state import make_schedule
+from ..nn.layers import relu_backward, relu_forward
+from ..nn.losses import LOSSES, l2_penalty_forward
+from ..nn.models import accuracy
+from ..nn.optim import SGD
+from ..state import make_schedule
 
 
 def wide_linear_forward(X, W, b):

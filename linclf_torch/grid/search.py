@@ -17,16 +17,16 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import save_checkpoint
-from .config import TrainConfig
-from .files import save_figure, write_atomic
-from .nn import accuracy
-from .progress import bar as progress_bar
-from .results import env_info, write_results
+from ..checkpoint import save_checkpoint
+from ..config import TrainConfig
+from ..files import save_figure, write_atomic
+from ..nn import accuracy
+from ..progress import bar as progress_bar
+from ..results import env_info, write_results
 from .stacked import PerConfig, StackedClassifier, StackedSGD
-from .state import TrainState
-from .figures.tables import markdown_table, pct
-from .train import build_model, check_data, epoch_metrics, epoch_runner, finite, train
+from ..state import TrainState
+from ..figures.tables import markdown_table, pct
+from ..train import build_model, check_data, epoch_metrics, epoch_runner, finite, train
 
 
 # What configurations of one group must share; eta, lam, decay and loss may differ.
@@ -162,7 +162,7 @@ def write_grid(out, results, models, data, varied, top=10, source=None):
 
     Returns the report's text.
     """
-    from .figures.plots import accuracy_figure, curves_figure, grid_heatmaps  # matplotlib: only when drawing
+    from ..figures.plots import accuracy_figure, curves_figure, grid_heatmaps  # matplotlib: only when drawing
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     order = ranking(results)
