@@ -42,7 +42,7 @@ from linclf_torch.cli.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_r
 from linclf_torch.grid.search import grid_table, ranking, run_grid
 from linclf_torch.nn import accuracy
 from linclf_torch.figures.plots import curves_rows, grid_heatmaps
-from linclf_torch.run import run
+from linclf_torch.runs.run import run
 from linclf_torch.figures.tables import markdown_table, pct
 
 GRID = {"eta": [0.001, 0.005, 0.01], "lam": [0.0, 0.001, 0.1, 1.0], "batch_size": [50, 100, 200]}

@@ -28,7 +28,7 @@ from dataclasses import replace
 from linclf_torch.config import TrainConfig
 from linclf_torch.cli.experiment import ACCURACY_HEADERS, accuracy_row, script
 from linclf_torch.figures.plots import curves_rows, weights_rows
-from linclf_torch.run import run
+from linclf_torch.runs.run import run
 from linclf_torch.figures.tables import markdown_table
 
 SETTINGS = [(0.1, 0.0), (0.001, 0.0), (0.001, 0.1), (0.001, 1.0)]  # (eta, lam) of settings 1-4

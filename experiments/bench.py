@@ -42,7 +42,7 @@ from linclf_torch.data.prepare import load_data, prepare, resolve_device
 from linclf_torch.cli.experiment import script
 from linclf_torch.grid.search import run_grid
 from linclf_torch.nn import accuracy
-from linclf_torch.results import env_info
+from linclf_torch.runs.results import env_info
 from linclf_torch.figures.tables import markdown_table, pct
 from linclf_torch.train import build_model, train
 

@@ -49,7 +49,7 @@ from linclf_torch.config import TrainConfig, expand_grid
 from linclf_torch.data.prepare import prepare
 from linclf_torch.errors import LinclfError, Terminated
 from linclf_torch.files import check_out_dir, save_json, write_atomic
-from linclf_torch.results import env_info
+from linclf_torch.runs.results import env_info
 from linclf_torch.state import TrainState
 from linclf_torch.figures.tables import markdown_table
 from linclf_torch.threads import add_threads_flag, set_threads

@@ -48,7 +48,7 @@ from linclf_torch.nn.gradcheck import gradient_errors, max_rel_error
 from linclf_torch.nn.models import LinearClassifier
 from linclf_torch.nn.yourgrad import check
 from linclf_torch.figures.plots import accuracy_figure, curves_figure, probability_histograms, weights_figure
-from linclf_torch.run import env_info, run
+from linclf_torch.runs.run import env_info, run
 from linclf_torch.threads import add_threads_flag, set_threads
 
 START = time.perf_counter()

@@ -4,7 +4,7 @@ The teaching core is linclf_torch.nn (layers, losses, models, SGD, gradient chec
 only). The names below are imported on first use (PEP 562), so that `import linclf_torch`
 and the `linclf` command's argument parsing do not pay for importing torch. None of them is
 a module's name, so linclf_torch.<module> is always the module: `run` and `train` are both a
-module and its main function, imported from the module (from linclf_torch.run import run).
+module and its main function, imported from the module (from linclf_torch.runs.run import run).
 """
 import importlib
 

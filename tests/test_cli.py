@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from linclf_torch.checkpoint import load_checkpoint
+from linclf_torch.runs.checkpoint import load_checkpoint
 from linclf_torch.cli.parse import main
 from linclf_torch.errors import LinclfError
-from linclf_torch.runfolder import draw
+from linclf_torch.runs.folder import draw
 from synthetic import write_image_folder, write_pickles
 
 HISTORY_KEYS = {"epoch", "eta", "train_loss", "train_cost", "train_acc", "val_loss", "val_cost", "val_acc"}

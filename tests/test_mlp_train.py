@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from linclf_torch.checkpoint import load_checkpoint, read_checkpoint
+from linclf_torch.runs.checkpoint import load_checkpoint, read_checkpoint
 from linclf_torch.cli.parse import main
 from linclf_torch.data.prepare import load_data
-from linclf_torch.run import run
+from linclf_torch.runs.run import run
 from linclf_torch.config import TrainConfig
 from linclf_torch.train import build_model
 from synthetic import write_pickles

@@ -17,7 +17,7 @@ from linclf_torch.cli.parse import main, parser
 from linclf_torch.config import TrainConfig
 from linclf_torch.data.prepare import load_data
 from linclf_torch.errors import LinclfError
-from linclf_torch.run import run
+from linclf_torch.runs.run import run
 from linclf_torch.cli.startup import imports_without_gc
 from synthetic import write_pickles
 
@@ -121,7 +121,7 @@ RUN_FROM_PYTHON = """
 import gc, sys
 from linclf_torch.config import TrainConfig
 from linclf_torch.data.prepare import load_data
-from linclf_torch.run import run
+from linclf_torch.runs.run import run
 data = load_data(sys.argv[1], verify=False, cache_dir=None)
 results, _ = run(TrainConfig(epochs=1, batch_size=10), data, out=sys.argv[2])
 print(results["status"], gc.isenabled(), gc.get_freeze_count())

@@ -26,11 +26,11 @@ import torchvision.datasets.utils
 import linclf_torch
 from linclf_torch import files
 from linclf_torch.data import cifar
-from linclf_torch.checkpoint import read_checkpoint
+from linclf_torch.runs.checkpoint import read_checkpoint
 from linclf_torch.cli.parse import main
 from linclf_torch.data.prepare import load_data
 from linclf_torch.files import write_atomic
-from linclf_torch.run import Interrupted, run
+from linclf_torch.runs.run import Interrupted, run
 from linclf_torch.config import TrainConfig
 from synthetic import write_image, write_image_folder, write_pickles
 from helpers import Exploit

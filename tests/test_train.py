@@ -9,7 +9,7 @@ from linclf_torch.config import TrainConfig, parse_decay
 from linclf_torch.data.prepare import load_data
 from linclf_torch.errors import LinclfError
 from linclf_torch.nn.schedules import PlateauDecay, StepDecay
-from linclf_torch.run import run
+from linclf_torch.runs.run import run
 from linclf_torch.batches import batches, draw_epoch
 from linclf_torch.train import build_model, train
 from synthetic import write_pickles

@@ -7,15 +7,15 @@ import sys
 import time
 from pathlib import Path
 
-from ..checkpoint import load_checkpoint, prepare_test
+from ..runs.checkpoint import load_checkpoint, prepare_test
 from ..data.cifar import load_cifar10
 from ..config import DATA_DIR, SWEPT, given
 from ..data.prepare import load_data, resolve_device
 from ..errors import LinclfError, Terminated
 from ..nn import accuracy
-from ..resume import recorded_source, resume_config, resume_threads
-from ..run import Interrupted, run
-from ..runfolder import RunFolder
+from ..runs.resume import recorded_source, resume_config, resume_threads
+from ..runs.run import Interrupted, run
+from ..runs.folder import RunFolder
 from ..threads import set_threads
 from ..train import confusion_matrix
 

@@ -27,7 +27,7 @@ from .parse import Parser
 from ..data.prepare import prepare, resolve_device
 from ..errors import LinclfError, Terminated
 from ..files import check_out_dir, os_error_message, save_figure, write_atomic
-from ..results import env_info, write_results
+from ..runs.results import env_info, write_results
 from ..figures.tables import pct
 from ..threads import add_threads_flag, set_threads
 

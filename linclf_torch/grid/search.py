@@ -17,12 +17,12 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import save_checkpoint
+from ..runs.checkpoint import save_checkpoint
 from ..config import TrainConfig
 from ..files import save_figure, write_atomic
 from ..nn import accuracy
 from ..progress import bar as progress_bar
-from ..results import env_info, write_results
+from ..runs.results import env_info, write_results
 from .stacked import PerConfig, StackedClassifier, StackedSGD
 from ..state import TrainState
 from ..figures.tables import markdown_table, pct

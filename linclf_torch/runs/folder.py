@@ -18,8 +18,8 @@ import os
 from pathlib import Path
 
 from .checkpoint import read_checkpoint, save_checkpoint
-from .errors import LinclfError
-from .files import check_out_dir, save_figure
+from ..errors import LinclfError
+from ..files import check_out_dir, save_figure
 from .results import write_results
 
 OUTPUTS = ("results.json", "model.pt", "curves.png", "accuracy.png", "weights.png")
@@ -94,7 +94,7 @@ class RunFolder:
 
 def draw(folder, figures):
     """Draw and save {name: (plots function name, args, kwargs)} as folder/<name>.png."""
-    from .figures import plots  # matplotlib: only when drawing
+    from ..figures import plots  # matplotlib: only when drawing
     for name, (function, args, kwargs) in figures.items():
         save_figure(folder / f"{name}.png", getattr(plots, function)(*args, **kwargs))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .files import save_json
+from ..files import save_json
 
 
 def cpu_name():

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import torch
 
-from .data.prepare import features, select
-from .errors import LinclfError
-from .files import write_atomic
-from .config import TrainConfig
-from .train import build_model
+from ..data.prepare import features, select
+from ..errors import LinclfError
+from ..files import write_atomic
+from ..config import TrainConfig
+from ..train import build_model
 
 FORMAT = "linclf-checkpoint-1"
 

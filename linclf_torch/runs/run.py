@@ -11,12 +11,12 @@ progress. results.json's "status" says how the run stands:
 """
 from dataclasses import asdict
 
-from .nn import accuracy
+from ..nn import accuracy
 from .results import env_info
 from .resume import restore
-from .runfolder import RunFolder
-from .state import TrainState
-from .train import build_model, train
+from .folder import RunFolder
+from ..state import TrainState
+from ..train import build_model, train
 
 
 class Interrupted(KeyboardInterrupt):

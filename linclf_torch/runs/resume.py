@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import check_same_images, load_params, read_checkpoint
-from .errors import LinclfError
+from ..errors import LinclfError
 
 
 def resume_config(folder, flags):
