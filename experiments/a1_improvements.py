@@ -37,7 +37,7 @@ import sys
 import time
 from dataclasses import asdict, replace
 
-from linclf_torch.config import TrainConfig, expand_grid
+from linclf_torch.training.config import TrainConfig, expand_grid
 from linclf_torch.cli.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
 from linclf_torch.grid.search import grid_table, ranking, run_grid
 from linclf_torch.nn import accuracy

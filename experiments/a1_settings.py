@@ -25,7 +25,7 @@ it moves by points with any change of float rounding.
 import sys
 from dataclasses import replace
 
-from linclf_torch.config import TrainConfig
+from linclf_torch.training.config import TrainConfig
 from linclf_torch.cli.experiment import ACCURACY_HEADERS, accuracy_row, script
 from linclf_torch.figures.plots import curves_rows, weights_rows
 from linclf_torch.runs.run import run

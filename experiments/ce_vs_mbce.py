@@ -33,7 +33,7 @@ from linclf_torch.figures.calibration import calibration, summary
 from linclf_torch.cli.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
 from linclf_torch.figures.plots import curves_rows, probability_histograms, reliability_diagrams
 from linclf_torch.runs.run import run
-from linclf_torch.config import TrainConfig
+from linclf_torch.training.config import TrainConfig
 from linclf_torch.figures.tables import markdown_table, pct
 
 N_BINS = 15

@@ -40,7 +40,7 @@ from matplotlib.figure import Figure
 
 from linclf_torch.figures.calibration import calibration, summary
 from linclf_torch.data.cifar import load_cifar10
-from linclf_torch.config import TrainConfig
+from linclf_torch.training.config import TrainConfig
 from linclf_torch.data.prepare import prepare, resolve_device
 from linclf_torch.errors import LinclfError
 from linclf_torch.files import check_out_dir, save_figure, save_json

@@ -9,8 +9,8 @@ from linclf_torch.runs.checkpoint import load_checkpoint, read_checkpoint
 from linclf_torch.cli.parse import main
 from linclf_torch.data.prepare import load_data
 from linclf_torch.runs.run import run
-from linclf_torch.config import TrainConfig
-from linclf_torch.train import build_model
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.training.loop import build_model
 from synthetic import write_pickles
 
 

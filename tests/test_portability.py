@@ -14,7 +14,7 @@ import torchvision.datasets.utils
 
 from linclf_torch import threads
 from linclf_torch.cli.parse import main, parser
-from linclf_torch.config import TrainConfig
+from linclf_torch.training.config import TrainConfig
 from linclf_torch.data.prepare import load_data
 from linclf_torch.errors import LinclfError
 from linclf_torch.runs.run import run
@@ -119,7 +119,7 @@ def test_the_command_loses_no_output(pickles, tmp_path, argv, code, out, err):
 
 RUN_FROM_PYTHON = """
 import gc, sys
-from linclf_torch.config import TrainConfig
+from linclf_torch.training.config import TrainConfig
 from linclf_torch.data.prepare import load_data
 from linclf_torch.runs.run import run
 data = load_data(sys.argv[1], verify=False, cache_dir=None)

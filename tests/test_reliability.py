@@ -31,7 +31,7 @@ from linclf_torch.cli.parse import main
 from linclf_torch.data.prepare import load_data
 from linclf_torch.files import write_atomic
 from linclf_torch.runs.run import Interrupted, run
-from linclf_torch.config import TrainConfig
+from linclf_torch.training.config import TrainConfig
 from synthetic import write_image, write_image_folder, write_pickles
 from helpers import Exploit
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..runs.checkpoint import load_checkpoint, prepare_test
 from ..data.cifar import load_cifar10
-from ..config import DATA_DIR, SWEPT, given
+from ..training.config import DATA_DIR, SWEPT, given
 from ..data.prepare import load_data, resolve_device
 from ..errors import LinclfError, Terminated
 from ..nn import accuracy
@@ -17,7 +17,7 @@ from ..runs.resume import recorded_source, resume_config, resume_threads
 from ..runs.run import Interrupted, run
 from ..runs.folder import RunFolder
 from ..threads import set_threads
-from ..train import confusion_matrix
+from ..training.loop import confusion_matrix
 
 
 def data_source(args, recorded=None):

@@ -12,7 +12,7 @@ import os
 import sys
 
 from .. import __version__
-from ..config import DATA_DIR, DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
+from ..training.config import DATA_DIR, DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
 from ..errors import LinclfError, Terminated
 from ..files import os_error_message
 from .startup import imports_without_gc

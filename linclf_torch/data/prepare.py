@@ -23,7 +23,7 @@ from functools import cached_property
 import torch
 
 from .cifar import load_cifar10
-from ..config import SPLITS
+from ..training.config import SPLITS
 from ..errors import LinclfError
 
 

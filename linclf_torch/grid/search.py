@@ -18,15 +18,15 @@ from pathlib import Path
 import torch
 
 from ..runs.checkpoint import save_checkpoint
-from ..config import TrainConfig
+from ..training.config import TrainConfig
 from ..files import save_figure, write_atomic
 from ..nn import accuracy
 from ..progress import bar as progress_bar
 from ..runs.results import env_info, write_results
 from .stacked import PerConfig, StackedClassifier, StackedSGD
-from ..state import TrainState
+from ..training.state import TrainState
 from ..figures.tables import markdown_table, pct
-from ..train import build_model, check_data, epoch_metrics, epoch_runner, finite, train
+from ..training.loop import build_model, check_data, epoch_metrics, epoch_runner, finite, train
 
 
 # What configurations of one group must share; eta, lam, decay and loss may differ.

@@ -30,7 +30,7 @@ from ..nn.layers import relu_backward, relu_forward
 from ..nn.losses import LOSSES, l2_penalty_forward
 from ..nn.models import accuracy
 from ..nn.optim import SGD
-from ..state import make_schedule
+from ..training.state import make_schedule
 
 
 def wide_linear_forward(X, W, b):

@@ -12,8 +12,8 @@ import torch
 from ..data.prepare import features, select
 from ..errors import LinclfError
 from ..files import write_atomic
-from ..config import TrainConfig
-from ..train import build_model
+from ..training.config import TrainConfig
+from ..training.loop import build_model
 
 FORMAT = "linclf-checkpoint-1"
 

@@ -15,8 +15,8 @@ from ..nn import accuracy
 from .results import env_info
 from .resume import restore
 from .folder import RunFolder
-from ..state import TrainState
-from ..train import build_model, train
+from ..training.state import TrainState
+from ..training.loop import build_model, train
 
 
 class Interrupted(KeyboardInterrupt):

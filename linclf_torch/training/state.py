@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import torch
 
 from .config import parse_decay
-from .errors import LinclfError
-from .nn.optim import SGD
-from .nn.schedules import Constant, PlateauDecay, StepDecay
+from ..errors import LinclfError
+from ..nn.optim import SGD
+from ..nn.schedules import Constant, PlateauDecay, StepDecay
 
 
 def make_schedule(spec):

@@ -8,7 +8,7 @@ import itertools
 import math
 from dataclasses import dataclass, fields, replace
 
-from .errors import LinclfError
+from ..errors import LinclfError
 
 MODELS = ("linear", "mlp")
 LOSSES = ("ce", "mbce")                  # softmax + cross-entropy, sigmoid + multiple BCE

@@ -13,10 +13,10 @@ import time
 import torch
 
 from .batches import batches, draw_epoch
-from .errors import LinclfError
+from ..errors import LinclfError
 from .graphs import GraphedEpoch
-from .nn.models import LinearClassifier, MLPClassifier
-from .progress import bar as progress_bar
+from ..nn.models import LinearClassifier, MLPClassifier
+from ..progress import bar as progress_bar
 from .state import TrainState
 
 
