@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from linclf_torch.nn.models import LinearClassifier
-from linclf_torch.nn.yourgrad import CASES, YourFunctionError, check
+from linclf_torch.yourgrad.check import CASES, YourFunctionError, check
 
 LAMS = [case.lam for case in CASES]
 WITH_LAM = {i for i, lam in enumerate(LAMS, start=1) if lam > 0}       # where λW vs 2λW shows

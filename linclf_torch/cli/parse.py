@@ -17,7 +17,7 @@ from ..errors import LinclfError, Terminated
 from ..files import os_error_message
 from .startup import imports_without_gc
 from ..threads import add_threads_flag
-from ..usercode import parse_spec
+from ..yourgrad.usercode import parse_spec
 
 D = TrainConfig()
 

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .gradcheck import max_rel_error, norm_rel_error
-from .losses import LOSSES, one_hot
+from ..nn.gradcheck import max_rel_error, norm_rel_error
+from ..nn.losses import LOSSES, one_hot
 from .mistakes import data_term, diagnose, non_finite_diagnosis
-from .models import LinearClassifier
-from .yourgrad_report import TOL, TOL_FLOAT32, Report, Result
+from ..nn.models import LinearClassifier
+from .report import TOL, TOL_FLOAT32, Report, Result
 
 K = 10
 LAYOUTS = ("dd2424", "torch")

@@ -8,7 +8,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from .errors import LinclfError
+from ..errors import LinclfError
 
 MODULE = "linclf_user_gradient"  # the name your file is imported under, not "__main__": its main block stays off
 

@@ -16,7 +16,7 @@ large score (softmax without subtracting the row max, or σ(s) = eˢ / (1 + eˢ)
 """
 import itertools
 
-from .losses import l2_penalty_backward
+from ..nn.losses import l2_penalty_backward
 
 OVERFLOW = {
     "ce": "softmax overflows at scores of 1000 (no max subtraction): exp(1000) is inf in float64 "

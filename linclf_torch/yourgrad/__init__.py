@@ -1,0 +1,1 @@
+"""Checking your own gradient."""
