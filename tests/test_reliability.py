@@ -5,7 +5,6 @@ on stderr that names the problem, no traceback, nothing on stdout and no file cr
 changed. The loaders' own checks are tested in detail in test_cifar.py; here they are seen
 from the command line.
 """
-import importlib
 import json
 import math
 import os
@@ -26,18 +25,18 @@ import torchvision.datasets.utils
 import linclf_torch
 from linclf_torch import files
 from linclf_torch.data import cifar
+from linclf_torch.runs import folder as runfolder
 from linclf_torch.runs.checkpoint import read_checkpoint
 from linclf_torch.cli.parse import main
 from linclf_torch.data.prepare import load_data
 from linclf_torch.files import write_atomic
 from linclf_torch.runs.run import Interrupted, run
+from linclf_torch.training import loop as train_module
 from linclf_torch.training.config import TrainConfig
 from synthetic import write_image, write_image_folder, write_pickles
 from helpers import Exploit
 
 CUDA = torch.cuda.is_available()
-# the modules, not the package's functions of the same names
-train_module, runfolder = (importlib.import_module(f"linclf_torch.{m}") for m in ("train", "runfolder"))
 
 
 @pytest.fixture(scope="module", autouse=True)
