@@ -1,4 +1,4 @@
-"""Checking a student's own gradient function (nn/yourgrad.py): the library's own functions pass
+"""Checking a student's own gradient function (yourgrad/check.py): the library's own functions pass
 in both layouts, and each known mistake, made on purpose by a student function below, is named."""
 import numpy as np
 import pytest

@@ -124,7 +124,7 @@ def evaluate_command(args, configs):
 
 def gradcheck_command(args, spec):
     """Import the user's function (spec: cli.validate's (file, function name)), check it
-    (nn/yourgrad.py), print the table: exit 0 pass, 1 fail."""
+    (yourgrad/check.py), print the table: exit 0 pass, 1 fail."""
     from ..yourgrad.check import YourFunctionError, check
     from ..yourgrad.usercode import load_function
     set_threads(1)  # small tensors: one thread is fastest, and a busy core cannot stall it (threads.py)

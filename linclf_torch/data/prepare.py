@@ -22,8 +22,8 @@ from functools import cached_property
 
 import torch
 
+from . import SPLITS
 from .cifar import load_cifar10
-from ..training.config import SPLITS
 from ..errors import LinclfError
 
 

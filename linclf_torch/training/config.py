@@ -2,17 +2,17 @@
 
 Imports no torch (the CLI parses and validates a command before the seconds that importing
 torch takes), so the names of the choices live here too: the modules that implement them
-(nn/losses.py, nn/models.py, data.py, state.make_schedule) are keyed by these names.
+(nn/losses.py, nn/models.py, data/prepare.py, state.make_schedule) are keyed by these names.
 """
 import itertools
 import math
 from dataclasses import dataclass, fields, replace
 
+from ..data import SPLITS  # defined with the data, which knows no TrainConfig
 from ..errors import LinclfError
 
 MODELS = ("linear", "mlp")
 LOSSES = ("ce", "mbce")                  # softmax + cross-entropy, sigmoid + multiple BCE
-SPLITS = ("a1", "full", "random")        # see data.py
 NORMALIZE = ("pixel", "channel")         # standardize per dimension (DD2424) or per colour channel (INF265)
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float64")
@@ -58,7 +58,7 @@ class TrainConfig:
     momentum: float = 0.0       # SGD momentum μ
     weight_decay: float = 0.0   # SGD weight decay wd (g += wd·θ), not λ
     seed: int = 0               # init, shuffle, flip and random-split randomness
-    split: str = "a1"           # "a1" | "full" | "random", see data.py
+    split: str = "a1"           # "a1" | "full" | "random", see data/prepare.py
     n_val: int = 1000           # validation images of the "full" and "random" splits
     classes: tuple = ()         # class names to keep, relabelled 0..K−1 in this order; () = all
     image_size: int = 32        # pixels per side; other sizes are resized (antialiased)
