@@ -1,6 +1,9 @@
-"""Shared fixtures: float64 everywhere gradients are checked, cpu (+ cuda when present)."""
+"""Shared fixtures: float64 everywhere gradients are checked, cpu (+ cuda when present), and
+synthetic CIFAR-10 pickles."""
 import pytest
 import torch
+
+from synthetic import write_pickles
 
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
@@ -27,6 +30,14 @@ def device(request):
 @pytest.fixture
 def gen():
     return torch.Generator().manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def pickles(request, tmp_path_factory):
+    """Synthetic official pickles, once per test module: PICKLES_PER_BATCH images per batch (a
+    module sets its own; default 20, so that split a1 trains on 20 images)."""
+    n = getattr(request.module, "PICKLES_PER_BATCH", 20)
+    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=n)
 
 
 @pytest.fixture(autouse=True)

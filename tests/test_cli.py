@@ -11,15 +11,13 @@ from linclf_torch.runs.checkpoint import load_checkpoint
 from linclf_torch.cli.parse import main
 from linclf_torch.errors import LinclfError
 from linclf_torch.runs.folder import draw
-from synthetic import write_image_folder, write_pickles
+from synthetic import write_image_folder
 
 HISTORY_KEYS = {"epoch", "eta", "train_loss", "train_cost", "train_acc", "val_loss", "val_cost", "val_acc"}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=40)
+PICKLES_PER_BATCH = 40  # the conftest's pickles fixture: images per batch
 
 
 def train(data_dir, out, *extra):

@@ -19,16 +19,9 @@ from linclf_torch.runs import checkpoint
 from linclf_torch.runs.checkpoint import read_checkpoint
 from linclf_torch.cli.parse import main
 from linclf_torch.runs.folder import RunFolder
-from synthetic import write_pickles
+from helpers import ENV
 
-ROOT = Path(__file__).parents[1]
-ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
 TORCH_FULL_DISK = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534")
-
-
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=20)
 
 
 def train(data_dir, out, *extra):

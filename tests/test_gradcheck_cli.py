@@ -1,17 +1,14 @@
 """`linclf gradcheck FILE.py:FUNCTION`: exit 0 when every case passes, 1 when a gradient is wrong,
 2 with one line for a mistake in the command, the file or the function's contract."""
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from linclf_torch.cli.parse import main
+from helpers import ENV, ROOT
 
-ROOT = Path(__file__).parents[1]
-ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
 
 RIGHT = """
 def grads(X, y, W, b, lam):

@@ -11,12 +11,9 @@ from linclf_torch.data.prepare import load_data
 from linclf_torch.runs.run import run
 from linclf_torch.training.config import TrainConfig
 from linclf_torch.training.loop import build_model
-from synthetic import write_pickles
 
 
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=40)
+PICKLES_PER_BATCH = 40  # the conftest's pickles fixture: images per batch
 
 
 def test_mlp_overfits_a_tiny_training_set(pickles, device):

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,15 +18,7 @@ from linclf_torch.data.prepare import load_data
 from linclf_torch.errors import LinclfError
 from linclf_torch.runs.run import run
 from linclf_torch.cli.startup import imports_without_gc
-from synthetic import write_pickles
-
-ROOT = Path(__file__).parents[1]
-ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-
-
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=20)
+from helpers import ENV, ROOT
 
 
 def train(data_dir, out, *extra):

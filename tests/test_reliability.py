@@ -49,12 +49,6 @@ def no_figure_drawing():
 
 
 @pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    """Synthetic official pickles, 20 images per batch: split a1 trains on 20 images."""
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=20)
-
-
-@pytest.fixture(scope="module")
 def images(tmp_path_factory):
     return write_image_folder(tmp_path_factory.mktemp("jpg"), n_train_per_class=2, n_test_per_class=1)
 

@@ -12,12 +12,9 @@ from linclf_torch.nn.schedules import PlateauDecay, StepDecay
 from linclf_torch.runs.run import run
 from linclf_torch.training.batches import batches, draw_epoch
 from linclf_torch.training.loop import build_model, train
-from synthetic import write_pickles
 
 
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=50)
+PICKLES_PER_BATCH = 50  # the conftest's pickles fixture: images per batch
 
 
 def tiny(pickles, device, **kw):
