@@ -1,4 +1,4 @@
-"""CUDA graphs of an epoch (graphs.py): the same numbers as the eager epoch.
+"""CUDA graphs of an epoch (training/graphs.py): the same numbers as the eager epoch.
 
 On the CPU nothing is captured, but everything a capture depends on is checked: the epoch
 over fixed buffers gives bit for bit train_epoch's parameters and history (shuffle, flip,

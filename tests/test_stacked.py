@@ -1,4 +1,4 @@
-"""G models stacked (stacked.py) against each model alone (nn/), in float64."""
+"""G models stacked (grid/stacked.py) against each model alone (nn/), in float64."""
 import pytest
 import torch
 
@@ -9,7 +9,7 @@ from linclf_torch.nn.optim import SGD
 from linclf_torch.grid.stacked import (StackedClassifier, StackedSGD, batched_linear_backward, batched_linear_forward,
                                   loss_runs, wide_linear_backward, wide_linear_forward)
 
-# the losses of G = 4 configurations: each loss one slice, as grid.py sorts them
+# the losses of G = 4 configurations: each loss one slice, as grid/search.py sorts them
 LOSS_NAMES = ["ce", "ce", "mbce", "mbce"]
 
 

@@ -1,6 +1,6 @@
-"""What each `linclf` command does once cli.py has parsed and validated it (this imports torch).
+"""What each `linclf` command does once parse.py has parsed and validated it (this imports torch).
 
-Each takes the parsed flags and what cli.validate made of them (the configurations to train,
+Each takes the parsed flags and what parse.validate made of them (the configurations to train,
 or gradcheck's file and function), and returns the exit code.
 """
 import sys
@@ -123,7 +123,7 @@ def evaluate_command(args, configs):
 
 
 def gradcheck_command(args, spec):
-    """Import the user's function (spec: cli.validate's (file, function name)), check it
+    """Import the user's function (spec: parse.validate's (file, function name)), check it
     (yourgrad/check.py), print the table: exit 0 pass, 1 fail."""
     from ..yourgrad.check import YourFunctionError, check
     from ..yourgrad.usercode import load_function

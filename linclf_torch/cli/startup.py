@@ -7,7 +7,7 @@ collection walking all of them (0.3 s each, measured on the README's 2-core mach
 (gc.freeze: modules, classes and functions that live as long as the process, never scanned
 again), so that later collections walk only the objects made after it.
 
-For the command line only (cli.main), whose process ends with its command: a frozen object
+For the command line only (parse.main), whose process ends with its command: a frozen object
 that later becomes cyclic garbage is never collected, which a notebook or a script that
 goes on calling the library must not be left with.
 """

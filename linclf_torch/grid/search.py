@@ -4,12 +4,12 @@ Configurations that would see the same mini-batches in the same order (same batc
 epochs, shuffling, flipping and model shape) train together as one tensor program: their
 parameters are stacked along a leading configuration dimension (stacked.py), each
 mini-batch is read once for all of them, and each keeps its own eta, lam, decay schedule and
-loss. The step code is train.py's; the results equal training each configuration alone
+loss. The step code is training/loop.py's; the results equal training each configuration alone
 (tests/test_grid.py), up to float rounding in the order of the sums.
 
 Selection uses validation accuracy only; the test set is for the one configuration chosen.
 A configuration whose cost becomes NaN or inf stops there ("status": "diverged", as in
-run.py) while the others go on; it ranks last and the table says so.
+runs/run.py) while the others go on; it ranks last and the table says so.
 """
 import time
 from dataclasses import asdict
@@ -96,7 +96,7 @@ def train_group(models, data, cfgs, *, bar=None):
 
 
 def grid_result(cfg, history, diverged_epoch, wall_time_s):
-    """One configuration's entry in run_grid's results, in run.py's terms: status "completed",
+    """One configuration's entry in run_grid's results, in runs/run.py's terms: status "completed",
     or "diverged" with the history ending before diverged_epoch and final None."""
     final = None if diverged_epoch else {"train_acc": history[-1]["train_acc"], "val_acc": history[-1]["val_acc"]}
     return {"config": asdict(cfg), "status": "diverged" if diverged_epoch else "completed",

@@ -2,7 +2,7 @@
 
 A checkpoint is a dict of tensors, lists, strings and numbers saved with torch.save and
 loaded with torch.load(weights_only=True), which refuses to run code from the file. The
-model.pt of a run folder also holds the training state (state.py), for `--resume`.
+model.pt of a run folder also holds the training state (training/state.py), for `--resume`.
 """
 from dataclasses import asdict
 from pathlib import Path

@@ -1,7 +1,7 @@
 """Continuing a run folder (`linclf train --resume DIR`): what may continue, and from where.
 
 A run continues with its own config; only the number of epochs (and the device) may change.
-Its model.pt holds the parameters, the training state (state.py) of the last completed
+Its model.pt holds the parameters, the training state (training/state.py) of the last completed
 epoch and the data folder it was trained on (results.json too, for older checkpoints).
 """
 import json

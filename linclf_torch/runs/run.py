@@ -1,7 +1,7 @@
 """One training run from config to files: what `linclf train` and the experiment scripts call.
 
 run() trains a model for a TrainConfig and, given a folder, keeps it current after every
-epoch (runfolder.py), so that a crash, Ctrl-C or SIGTERM loses at most the epoch in
+epoch (folder.py), so that a crash, Ctrl-C or SIGTERM loses at most the epoch in
 progress. results.json's "status" says how the run stands:
     running      written after each epoch; left as is if the process was killed outright
     completed    all epochs done: "final" holds the accuracies, the figures are written
@@ -94,7 +94,7 @@ def _run(cfg, data, folder, progress, resume, source):
 
 
 def figures(completed, history, model, data, cfg):
-    """The run's figures, as runfolder.draw takes them: name -> (plots function, args, kwargs).
+    """The run's figures, as folder.draw takes them: name -> (plots function, args, kwargs).
     Loss/cost and accuracy curves; a linear model's class templates, once completed."""
     if not history:
         return {}

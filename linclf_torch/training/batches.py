@@ -1,5 +1,5 @@
 """An epoch's mini-batches: the random draws (shuffle order, flip mask) made on the device,
-and the (X, y) batches they give. The eager loop (train.py) and its CUDA graph (graphs.py)
+and the (X, y) batches they give. The eager loop (loop.py) and its CUDA graph (graphs.py)
 both draw and batch with these, so that they train on the same numbers.
 """
 import torch

@@ -32,7 +32,7 @@ def build_model(cfg, d, K, device):
 def train_epoch(model, optimizer, data, cfg, generator):
     """One pass over the training set, a gradient step per mini-batch; nothing is read back.
 
-    The same code trains one model or G stacked ones (stacked.py, grid.py).
+    The same code trains one model or G stacked ones (grid/stacked.py, grid/search.py).
     """
     for Xb, yb in batches(data, cfg, *draw_epoch(data, cfg, generator)):
         optimizer.step(model.gradients(Xb, yb))
@@ -85,7 +85,7 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=
     `state` is ready for the next one. state: a TrainState to continue from (default: epoch
     0); it is updated in place. When an epoch's metrics are NaN or inf, training stops:
     state.diverged_epoch is that epoch, its record is not in the history, and the model
-    holds that epoch's parameters (run.py keeps the last finite epoch's checkpoint on disk).
+    holds that epoch's parameters (runs/run.py keeps the last finite epoch's checkpoint on disk).
     graphs: replay each epoch as a CUDA graph (epoch_runner; default: on CUDA).
     """
     check_data(data, cfg)
