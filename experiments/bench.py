@@ -2,7 +2,7 @@
 
 Question: on the same data, configuration (DD2424's baseline: split a1, 10,000 training
 images, eta 0.001, batch 100, 40 epochs) and device, how long does training take with
-  (a) linclf's trainer (linclf_torch.train: forward and backward by hand, no autograd; on
+  (a) linclf's trainer (linclf_torch.training.loop: forward and backward by hand, no autograd; on
       CUDA each epoch a CUDA graph replay, graphs.py);
   (b) the idiomatic PyTorch loop: nn.Linear, F.cross_entropy plus the L2 term,
       torch.optim.SGD, autograd, mini-batches sliced from the data tensors;
@@ -36,15 +36,15 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from linclf_torch.cifar import CLASSES, Cifar10
-from linclf_torch.config import TrainConfig, expand_grid
-from linclf_torch.data import load_data, prepare, resolve_device
-from linclf_torch.experiment import script
-from linclf_torch.grid import run_grid
+from linclf_torch.data.cifar import CLASSES, Cifar10
+from linclf_torch.training.config import TrainConfig, expand_grid
+from linclf_torch.data.prepare import load_data, prepare, resolve_device
+from linclf_torch.cli.experiment import script
+from linclf_torch.grid.search import run_grid
 from linclf_torch.nn import accuracy
-from linclf_torch.results import env_info
-from linclf_torch.tables import markdown_table, pct
-from linclf_torch.train import build_model, train
+from linclf_torch.runs.results import env_info
+from linclf_torch.figures.tables import markdown_table, pct
+from linclf_torch.training.loop import build_model, train
 
 GRID = {"eta": [0.001, 0.005, 0.01], "lam": [0.0, 0.001, 0.1, 1.0], "batch_size": [50, 100, 200]}
 

@@ -31,9 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from linclf_torch.data import resolve_device
-from linclf_torch.experiment import script
-from linclf_torch.tables import markdown_table
+from linclf_torch.data.prepare import resolve_device
+from linclf_torch.cli.experiment import script
+from linclf_torch.figures.tables import markdown_table
 
 # One measurement in a fresh process: its peak RSS is the load's alone. Prints one JSON line.
 CHILD = r"""
@@ -41,8 +41,8 @@ import json, resource, sys, time
 a = json.loads(sys.argv[1])
 import torch
 torch.set_num_threads(a["threads"])
-from linclf_torch.cifar import load_cifar10
-from linclf_torch.data import load_data, resolve_device
+from linclf_torch.data.cifar import load_cifar10
+from linclf_torch.data.prepare import load_data, resolve_device
 peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
 cpu = lambda: (lambda r: r.ru_utime + r.ru_stime)(resource.getrusage(resource.RUSAGE_SELF))
 out = {"import_peak_gb": peak()}

@@ -29,9 +29,9 @@ ONE_RUN = """
 import sys, time
 from linclf_torch import threads           # before torch: auto measures from here
 import torch
-from linclf_torch.config import TrainConfig
-from linclf_torch.data import prepare
-from linclf_torch.train import build_model, train
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.data.prepare import prepare
+from linclf_torch.training.loop import build_model, train
 sys.path.insert(0, {experiments!r})
 from bench import synthetic_cifar
 n = threads.set_threads({threads!r})

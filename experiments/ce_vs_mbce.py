@@ -11,7 +11,7 @@ when wrong"; this script measures it on the test set, once per model after train
   normalised σ(s) / Σₖ σ(sₖ), which is a distribution like softmax;
 - the expected calibration error over 15 equal-width confidence bins, with reliability
   diagrams, and the mean confidence on wrong and on correct predictions.
-(linclf_torch/calibration.py defines all of these.)
+(linclf_torch/figures/calibration.py defines all of these.)
 
     python experiments/ce_vs_mbce.py --data-dir PATH
 
@@ -29,12 +29,12 @@ calibrated: its ECE is twice CE's, its confidence is below its accuracy in most 
 import sys
 from dataclasses import replace
 
-from linclf_torch.calibration import calibration, summary
-from linclf_torch.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
-from linclf_torch.plots import curves_rows, probability_histograms, reliability_diagrams
-from linclf_torch.run import run
-from linclf_torch.config import TrainConfig
-from linclf_torch.tables import markdown_table, pct
+from linclf_torch.figures.calibration import calibration, summary
+from linclf_torch.cli.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
+from linclf_torch.figures.plots import curves_rows, probability_histograms, reliability_diagrams
+from linclf_torch.runs.run import run
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.figures.tables import markdown_table, pct
 
 N_BINS = 15
 

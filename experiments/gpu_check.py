@@ -45,15 +45,15 @@ from pathlib import Path
 
 import torch
 
-from linclf_torch.config import TrainConfig, expand_grid
-from linclf_torch.data import prepare
+from linclf_torch.training.config import TrainConfig, expand_grid
+from linclf_torch.data.prepare import prepare
 from linclf_torch.errors import LinclfError, Terminated
 from linclf_torch.files import check_out_dir, save_json, write_atomic
-from linclf_torch.results import env_info
-from linclf_torch.state import TrainState
-from linclf_torch.tables import markdown_table
+from linclf_torch.runs.results import env_info
+from linclf_torch.training.state import TrainState
+from linclf_torch.figures.tables import markdown_table
 from linclf_torch.threads import add_threads_flag, set_threads
-from linclf_torch.train import build_model, epoch_runner, train
+from linclf_torch.training.loop import build_model, epoch_runner, train
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("bench", Path(__file__).with_name("bench.py"))

@@ -22,14 +22,14 @@ best validation accuracy picks the one model evaluated on test, once.
 """
 from dataclasses import asdict, replace
 
-from linclf_torch.data import prepare, resolve_device, select
-from linclf_torch.experiment import script
-from linclf_torch.grid import ranking, run_grid
+from linclf_torch.data.prepare import prepare, resolve_device, select
+from linclf_torch.cli.experiment import script
+from linclf_torch.grid.search import ranking, run_grid
 from linclf_torch.nn import accuracy
-from linclf_torch.plots import confusion_figure, histories_figure
-from linclf_torch.tables import markdown_table, pct
-from linclf_torch.config import TrainConfig
-from linclf_torch.train import confusion_matrix
+from linclf_torch.figures.plots import confusion_figure, histories_figure
+from linclf_torch.figures.tables import markdown_table, pct
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.training.loop import confusion_matrix
 
 CLASSES = ("automobile", "cat")
 SETTINGS = [  # (lr, momentum, weight decay) of the report's models 1-5

@@ -38,17 +38,17 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
-from linclf_torch.calibration import calibration, summary
-from linclf_torch.cifar import load_cifar10
-from linclf_torch.config import TrainConfig
-from linclf_torch.data import prepare, resolve_device
+from linclf_torch.figures.calibration import calibration, summary
+from linclf_torch.data.cifar import load_cifar10
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.data.prepare import prepare, resolve_device
 from linclf_torch.errors import LinclfError
 from linclf_torch.files import check_out_dir, save_figure, save_json
 from linclf_torch.nn.gradcheck import gradient_errors, max_rel_error
 from linclf_torch.nn.models import LinearClassifier
-from linclf_torch.nn.yourgrad import check
-from linclf_torch.plots import accuracy_figure, curves_figure, probability_histograms, weights_figure
-from linclf_torch.run import env_info, run
+from linclf_torch.yourgrad.check import check
+from linclf_torch.figures.plots import accuracy_figure, curves_figure, probability_histograms, weights_figure
+from linclf_torch.runs.run import env_info, run
 from linclf_torch.threads import add_threads_flag, set_threads
 
 START = time.perf_counter()

@@ -1,20 +1,22 @@
 """linclf_torch: linear and small MLP classifiers on CIFAR-10, forward and backward by hand.
 
 The teaching core is linclf_torch.nn (layers, losses, models, SGD, gradient checks: torch
-only). The names below are imported on first use (PEP 562), so that `import linclf_torch`
-and the `linclf` command's argument parsing do not pay for importing torch. None of them is
-a module's name, so linclf_torch.<module> is always the module: `run` and `train` are both a
-module and its main function, imported from the module (from linclf_torch.run import run).
+only); around it, a folder per part: yourgrad/ (checking your own gradient), data/,
+training/, runs/, grid/, figures/ and cli/ (the `linclf` command), and beside them the
+modules every part uses (errors, files, progress, threads). docs/development.md maps them.
+The names below are imported on first use (PEP 562), so that `import linclf_torch` and the
+`linclf` command's argument parsing do not pay for importing torch. None of them is a
+module's or a package's name, so linclf_torch.<name> is always the module where one exists.
 """
 import importlib
 
 __version__ = "0.1.0"
 
 _API = {  # public name -> the module that defines it
-    "TrainConfig": "config", "LinclfError": "errors",
-    "load_cifar10": "cifar", "Data": "data", "load_data": "data", "prepare": "data",
-    "LinearClassifier": "nn", "MLPClassifier": "nn", "SGD": "nn", "accuracy": "nn", "build_model": "train",
-    "load_checkpoint": "checkpoint", "save_checkpoint": "checkpoint",
+    "TrainConfig": "training.config", "LinclfError": "errors",
+    "load_cifar10": "data.cifar", "Data": "data.prepare", "load_data": "data.prepare", "prepare": "data.prepare",
+    "LinearClassifier": "nn", "MLPClassifier": "nn", "SGD": "nn", "accuracy": "nn", "build_model": "training.loop",
+    "load_checkpoint": "runs.checkpoint", "save_checkpoint": "runs.checkpoint", "run": "runs.run",
 }
 __all__ = [*_API, "__version__"]
 

@@ -1,3 +1,3 @@
-from .cli import command
+from .cli.parse import command
 
 command()

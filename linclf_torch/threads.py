@@ -5,8 +5,7 @@ is a trap: every multithreaded op waits for its slowest thread, and a thread who
 another process holds stalls the whole op (measured: 7x slower with one of 2 cores busy).
 `auto` (the default) therefore counts the cores that other processes left idle while this
 one started (importing torch: a second or more) and takes that many threads, at least one
-and at most PyTorch's default. The processes this one started to work for it (the painter,
-which imports matplotlib meanwhile: painter.py) are not others: their CPU counts as its own.
+and at most PyTorch's default.
 The count is chosen once per process and recorded in results.json; `--resume` reuses a
 run's count, since it changes float summation order.
 README: "Performance".
@@ -23,22 +22,11 @@ import time
 from .errors import LinclfError
 
 MIN_WINDOW_S = 0.3  # the shortest measurement of the other processes' load
-HELPERS = set()     # pids of the running processes started to work for this one (add_helper)
-
-
-def add_helper(pid):
-    """The CPU time of process pid, which works for this one, is not other processes' load."""
-    HELPERS.add(pid)
-
-
-def remove_helper(pid):
-    """Once the helper is reaped: its CPU time is in RUSAGE_CHILDREN, its pid free for another process."""
-    HELPERS.discard(pid)
 
 
 def _cpu_seconds():
     """(wall clock, CPU seconds busy on the whole machine or None, CPU seconds of this process
-    and of its HELPERS, running or ended)."""
+    and of its children that ended)."""
     busy = None
     try:
         with open("/proc/stat") as f:
@@ -48,17 +36,7 @@ def _cpu_seconds():
     except (OSError, ValueError, IndexError):
         pass
     own = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]  # CHILDREN: ended
-    return time.monotonic(), busy, sum(r.ru_utime + r.ru_stime for r in own) + sum(map(_running_cpu_seconds, HELPERS))
-
-
-def _running_cpu_seconds(pid):
-    """CPU seconds (user + system) of a running process; 0 once it has ended, or without /proc."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()  # after "pid (name)": state ppid ... utime stime
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
+    return time.monotonic(), busy, sum(r.ru_utime + r.ru_stime for r in own)
 
 
 _START = _cpu_seconds()

@@ -1,9 +1,10 @@
-"""Shared fixtures: float64 everywhere gradients are checked, cpu (+ cuda when present)."""
+"""Shared fixtures: float64 everywhere gradients are checked, cpu (+ cuda when present), and
+synthetic CIFAR-10 pickles."""
 import pytest
 import torch
 
-from linclf_torch import cli
-from linclf_torch.painter import Painter
+from synthetic import write_pickles
+
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
 
@@ -31,13 +32,12 @@ def gen():
     return torch.Generator().manual_seed(0)
 
 
-@pytest.fixture(autouse=True)
-def figures_in_process(request, monkeypatch):
-    """`linclf` called in process draws its figures in process, as run() does: a painter process
-    per command would cost each test a second of CPU. Tests marked painter keep it, and the
-    commands tests run as subprocesses have theirs."""
-    if not request.node.get_closest_marker("painter"):
-        monkeypatch.setattr(cli, "Painter", lambda start: Painter(start=False))
+@pytest.fixture(scope="module")
+def pickles(request, tmp_path_factory):
+    """Synthetic official pickles, once per test module: PICKLES_PER_BATCH images per batch (a
+    module sets its own; default 20, so that split a1 trains on 20 images)."""
+    n = getattr(request.module, "PICKLES_PER_BATCH", 20)
+    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=n)
 
 
 @pytest.fixture(autouse=True)

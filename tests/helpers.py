@@ -1,11 +1,15 @@
-"""Test helpers: comparison with a readable message (nn-zero-to-hero's `cmp`), experiment
+"""Test helpers: the checkout (ROOT) and an environment whose python imports its linclf_torch
+(ENV), comparison with a readable message (nn-zero-to-hero's `cmp`), experiment
 scripts as modules, a pickle that would run code."""
 import importlib.util
+import os
 from pathlib import Path
 
 from linclf_torch.nn.gradcheck import max_rel_error
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+ROOT = Path(__file__).resolve().parents[1]  # the checkout
+EXPERIMENTS = ROOT / "experiments"
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))  # its package first
 
 
 def load_experiment(name):

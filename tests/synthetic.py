@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from linclf_torch.cifar import CLASSES
+from linclf_torch.data.cifar import CLASSES
 
 PALETTE = np.array([  # (K, 3) mean RGB colour of each class
     [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],

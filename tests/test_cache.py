@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from linclf_torch import cache, files as linclf_files, imagefolder
-from linclf_torch.cache import cache_folder
-from linclf_torch.cifar import load_cifar10
+from linclf_torch import files as linclf_files
+from linclf_torch.data import cache, imagefolder
+from linclf_torch.data.cache import cache_folder
+from linclf_torch.data.cifar import load_cifar10
 from synthetic import write_image_folder, write_pickles
 
 
@@ -32,7 +33,7 @@ def decodes(monkeypatch):
     def counting(*args, **kwargs):
         calls.append(1)
         return decode(*args, **kwargs)
-    monkeypatch.setattr("linclf_torch.cifar.read_image_folder", counting)
+    monkeypatch.setattr("linclf_torch.data.cifar.read_image_folder", counting)
     return calls
 
 
@@ -157,8 +158,8 @@ def test_truncated_cache_is_rebuilt_with_one_line(homes, capsys):
 def test_loaded_data_holds_no_view_of_the_mapped_cache_file(homes, monkeypatch):
     """The cache is memory-mapped; what prepare keeps must be its own memory, or the whole
     file stays mapped for the run."""
-    from linclf_torch import cache
-    from linclf_torch.data import load_data
+    from linclf_torch.data import cache
+    from linclf_torch.data.prepare import load_data
     root = write_image_folder(homes / "images")
     load_data(root)
     read, mapped = cache.read, []

@@ -6,7 +6,7 @@ rel = 1e-6 is far above the few roundings of softmax/sigmoid on 4 scores."""
 import pytest
 import torch
 
-from linclf_torch.calibration import calibration, probabilities, reliability, summary
+from linclf_torch.figures.calibration import calibration, probabilities, reliability, summary
 from linclf_torch.errors import LinclfError
 
 

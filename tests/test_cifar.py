@@ -19,8 +19,8 @@ import torchvision.datasets.utils
 from PIL import Image
 from torchvision.datasets import CIFAR10
 
-from linclf_torch import cifar, imagefolder
-from linclf_torch.cifar import CLASSES, load_cifar10
+from linclf_torch.data import cifar, imagefolder
+from linclf_torch.data.cifar import CLASSES, load_cifar10
 from linclf_torch.errors import LinclfError
 from synthetic import write_image, write_image_folder, write_pickles
 from helpers import Exploit

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from linclf_torch import cache
-from linclf_torch.checkpoint import load_checkpoint
-from linclf_torch.cli import main
+from linclf_torch.cli.parse import main
+from linclf_torch.data import cache
+from linclf_torch.errors import LinclfError
+from linclf_torch.runs.checkpoint import load_checkpoint
+from linclf_torch.runs.folder import draw
 from synthetic import write_image_folder, write_pickles
 
 HISTORY_KEYS = {"epoch", "eta", "train_loss", "train_cost", "train_acc", "val_loss", "val_cost", "val_acc"}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=40)
+PICKLES_PER_BATCH = 40  # the conftest's pickles fixture: images per batch
 
 
 def train(data_dir, out, *extra):
@@ -64,6 +64,16 @@ def test_a_resumed_run_says_this_sessions_time_and_the_total(pickles, tmp_path, 
     printed = capsys.readouterr()
     assert "train: epochs 2–3 of 3 done in " in printed.err  # the progress output: this session's
     assert f"({total - first:.1f} s this session, {total:.1f} s in all on " in printed.out
+
+
+def test_a_figure_that_cannot_be_written_is_a_one_line_error(tmp_path):
+    """A figure file that cannot be written (here: its folder is gone) is one LinclfError line."""
+    missing = tmp_path / "gone"
+    history = [{"epoch": e, "train_loss": 2.0 / e, "val_loss": 2.1 / e, "train_cost": 2.2 / e, "val_cost": 2.3 / e,
+                "train_acc": 0.3 + e / 100, "val_acc": 0.28 + e / 100} for e in range(1, 3)]
+    with pytest.raises(LinclfError) as e:
+        draw(missing, {"curves": ("curves_figure", (history,), {"title": "CE"})})
+    assert "\n" not in str(e.value) and str(e.value).startswith(f"cannot write {missing / 'curves.png'}: ")
 
 
 def test_train_on_an_image_folder(tmp_path):
@@ -115,7 +125,7 @@ def test_python_dash_m_entry_point():
 
 def test_importing_the_package_does_not_import_torchvision():
     """torchvision takes seconds to import: only a download, image decoding or a resize need it."""
-    code = "import sys, linclf_torch, linclf_torch.cli, linclf_torch.experiment; print('torchvision' in sys.modules)"
+    code = "import sys, linclf_torch, linclf_torch.cli.parse, linclf_torch.cli.experiment; print('torchvision' in sys.modules)"
     root = Path(__file__).parents[1]  # `python -c` imports from its working directory first: this checkout
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert done.returncode == 0, done.stderr

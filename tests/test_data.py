@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from linclf_torch.checkpoint import prepare_test
-from linclf_torch.cifar import load_cifar10
-from linclf_torch.data import prepare, select, split_indices
+from linclf_torch.runs.checkpoint import prepare_test
+from linclf_torch.data.cifar import load_cifar10
+from linclf_torch.data.prepare import prepare, select, split_indices
 from linclf_torch.errors import LinclfError
 from synthetic import write_pickles
 
@@ -159,7 +159,7 @@ def test_the_test_split_is_standardized_on_first_use_only(raw):
 
 def test_statistics_are_the_same_in_any_chunking(raw, monkeypatch):
     """Integer sums are exact, so the order of summation cannot change them."""
-    import linclf_torch.data as data_module
+    import linclf_torch.data.prepare as data_module
     whole = prepare(raw, split="full", n_val=30, normalize="channel")
     monkeypatch.setattr(data_module, "CHUNK", 7)
     chunked = prepare(raw, split="full", n_val=30, normalize="channel")

@@ -1,7 +1,7 @@
 """The scaffolding every experiment script uses."""
 from linclf_torch.errors import LinclfError
-from linclf_torch.experiment import script
-from linclf_torch.tables import markdown_table, pct
+from linclf_torch.cli.experiment import script
+from linclf_torch.figures.tables import markdown_table, pct
 
 
 def test_markdown_table_and_percentages():

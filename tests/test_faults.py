@@ -13,20 +13,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from linclf_torch import checkpoint, files, threads
-from linclf_torch.checkpoint import read_checkpoint
-from linclf_torch.cli import main
-from linclf_torch.runfolder import RunFolder
-from synthetic import write_pickles
+from linclf_torch import files, threads
 
-ROOT = Path(__file__).parents[1]
-ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+from linclf_torch.runs import checkpoint
+from linclf_torch.runs.checkpoint import read_checkpoint
+from linclf_torch.cli.parse import main
+from linclf_torch.runs.folder import RunFolder
+from helpers import ENV
+
 TORCH_FULL_DISK = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534")
-
-
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=20)
 
 
 def train(data_dir, out, *extra):
@@ -167,7 +162,7 @@ def test_a_killed_process_leaves_no_lock_and_an_empty_folder(pickles, tmp_path, 
     """SIGKILL during the first epoch: nothing could be cleaned up. The folder it made stays,
     empty; the kernel released the lock; --resume says what happened; the same --out works."""
     out = tmp_path / "run"
-    holder = subprocess.Popen([sys.executable, "-c", f"from linclf_torch.runfolder import RunFolder\n"
+    holder = subprocess.Popen([sys.executable, "-c", f"from linclf_torch.runs.folder import RunFolder\n"
                                f"RunFolder({str(out)!r}).open(); print('open', flush=True)\nimport time; time.sleep(60)"],
                               env=ENV, stdout=subprocess.PIPE, text=True)
     try:

@@ -1,19 +1,16 @@
 """`linclf gradcheck FILE.py:FUNCTION`: exit 0 when every case passes, 1 when a gradient is wrong,
 2 with one line for a mistake in the command, the file or the function's contract."""
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from linclf_torch.cli import main
-from linclf_torch.nn.yourgrad_report import TOL
+from helpers import ENV, ROOT
+from linclf_torch.cli.parse import main
+from linclf_torch.yourgrad.report import TOL
 
-ROOT = Path(__file__).parents[1]
-ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
 
 RIGHT = """
 def grads(X, y, W, b, lam):
@@ -124,7 +121,7 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path, capsys, source, spec, er
 
 def test_parsing_and_file_errors_import_no_torch(tmp_path):
     """--help and a missing file answer before torch is imported."""
-    code = ("import sys\nfrom linclf_torch.cli import main\n"
+    code = ("import sys\nfrom linclf_torch.cli.parse import main\n"
             "try:\n    main(['gradcheck', '--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
             f"assert main(['gradcheck', {str(tmp_path / 'absent.py:f')!r}, '--layout', 'dd2424']) == 2\n"
             "assert main(['gradcheck', 'x.py:f']) == 2\n"
@@ -137,8 +134,8 @@ def test_parsing_and_file_errors_import_no_torch(tmp_path):
 
 
 def test_the_users_open_files_and_atexit_handlers_get_pythons_clean_up(tmp_path):
-    """The command ends with os._exit (cli.command), except after running the user's own file:
-    a log it left open, buffered, and its atexit handler are still written at the end."""
+    """The command ends with Python's ordinary exit: a log the user's file left open,
+    buffered, and its atexit handler are still written at the end."""
     (tmp_path / "mine.py").write_text(RIGHT + """
 import atexit
 log = open("log.txt", "w")  # never closed, block-buffered: only Python's clean-up writes it

@@ -1,4 +1,4 @@
-"""CUDA graphs of an epoch (graphs.py): the same numbers as the eager epoch.
+"""CUDA graphs of an epoch (training/graphs.py): the same numbers as the eager epoch.
 
 On the CPU nothing is captured, but everything a capture depends on is checked: the epoch
 over fixed buffers gives bit for bit train_epoch's parameters and history (shuffle, flip,
@@ -11,13 +11,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-from linclf_torch.config import TrainConfig
-from linclf_torch.data import Data
-from linclf_torch.graphs import GraphedEpoch
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.data.prepare import Data
+from linclf_torch.training.graphs import GraphedEpoch
 from linclf_torch.nn import SGD
-from linclf_torch.stacked import StackedClassifier, StackedSGD
-from linclf_torch.state import TrainState
-from linclf_torch.train import build_model, epoch_runner, train, train_epoch
+from linclf_torch.grid.stacked import StackedClassifier, StackedSGD
+from linclf_torch.training.state import TrainState
+from linclf_torch.training.loop import build_model, epoch_runner, train, train_epoch
 
 D, K = 12, 3
 # n = 50 in batches of 7: 7 full batches and a last one of 1

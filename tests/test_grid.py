@@ -6,21 +6,18 @@ from dataclasses import replace
 import pytest
 import torch
 
-from linclf_torch.cli import main
-from linclf_torch.config import TrainConfig, expand_grid
-from linclf_torch.data import load_data
-from linclf_torch.grid import grid_table, group_configs, ranking, run_grid, write_grid
+from linclf_torch.cli.parse import main
+from linclf_torch.training.config import TrainConfig, expand_grid
+from linclf_torch.data.prepare import load_data
+from linclf_torch.grid.search import grid_table, group_configs, ranking, run_grid, write_grid
 from linclf_torch.nn import accuracy
-from linclf_torch.stacked import StackedClassifier, StackedSGD
-from linclf_torch.train import build_model, train_epoch
-from synthetic import write_pickles
+from linclf_torch.grid.stacked import StackedClassifier, StackedSGD
+from linclf_torch.training.loop import build_model, train_epoch
 
 BASE = TrainConfig(epochs=2, batch_size=10, device="cpu")
 
 
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=40)
+PICKLES_PER_BATCH = 40  # the conftest's pickles fixture: images per batch
 
 
 def test_expand_grid_is_the_cartesian_product():

@@ -15,8 +15,8 @@ import torch
 import torchvision
 from PIL import Image
 
-from linclf_torch import imagedecode, imagefolder
-from linclf_torch.cifar import CLASSES, load_cifar10
+from linclf_torch.data import imagedecode, imagefolder
+from linclf_torch.data.cifar import CLASSES, load_cifar10
 from linclf_torch.errors import LinclfError
 from synthetic import write_image_folder, write_png16
 
@@ -170,7 +170,7 @@ def test_a_file_that_vanishes_after_the_listing_is_named(root, tmp_path, monkeyp
         if split == "test":
             (root / "train" / "cat" / "0003.png").unlink()
         return files
-    monkeypatch.setattr("linclf_torch.cifar.list_split", list_then_delete)
+    monkeypatch.setattr("linclf_torch.data.cifar.list_split", list_then_delete)
     with pytest.raises(LinclfError, match=r"train/cat/0003\.png disappeared while .*run again"):
         load_cifar10(root, cache_dir=cache and tmp_path / cache)
 
@@ -203,8 +203,8 @@ def test_a_class_folder_of_only_hidden_files_holds_no_image(root):
 
 DECODE_IN_A_FRESH_PROCESS = """
 import sys, torch
-from linclf_torch import imagedecode
-from linclf_torch.cifar import load_cifar10
+from linclf_torch.data import imagedecode
+from linclf_torch.data.cifar import load_cifar10
 if sys.argv[3] == "fallback":
     imagedecode.IMAGE_LIBRARIES = ()  # as where the library's file is not found: torchvision.io loads it
 data = load_cifar10(sys.argv[1], cache_dir=None)

@@ -5,18 +5,15 @@ import math
 import pytest
 import torch
 
-from linclf_torch.checkpoint import load_checkpoint, read_checkpoint
-from linclf_torch.cli import main
-from linclf_torch.data import load_data
-from linclf_torch.run import run
-from linclf_torch.config import TrainConfig
-from linclf_torch.train import build_model
-from synthetic import write_pickles
+from linclf_torch.runs.checkpoint import load_checkpoint, read_checkpoint
+from linclf_torch.cli.parse import main
+from linclf_torch.data.prepare import load_data
+from linclf_torch.runs.run import run
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.training.loop import build_model
 
 
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=40)
+PICKLES_PER_BATCH = 40  # the conftest's pickles fixture: images per batch
 
 
 def test_mlp_overfits_a_tiny_training_set(pickles, device):

@@ -1,4 +1,5 @@
-"""The package's shape: nn/ stands alone on torch, and no exported name hides a module."""
+"""The package's shape: nn/ stands alone on torch, the parts import one way without a cycle,
+and no exported name hides a module."""
 import ast
 import importlib
 import pkgutil
@@ -8,7 +9,110 @@ from pathlib import Path
 
 import linclf_torch
 
-NN = Path(linclf_torch.__file__).parent / "nn"
+PACKAGE = Path(linclf_torch.__file__).parent
+NN = PACKAGE / "nn"
+# The floors, lowest first: a module may import its own package and the floors below its own.
+FLOORS = [{"linclf_torch", "linclf_torch.errors", "linclf_torch.files", "linclf_torch.progress",
+           "linclf_torch.threads"},
+          {"linclf_torch.nn"},
+          {"linclf_torch.yourgrad", "linclf_torch.data", "linclf_torch.figures"},
+          {"linclf_torch.training"},
+          {"linclf_torch.runs"},
+          {"linclf_torch.grid"},
+          {"linclf_torch.cli"},
+          {"linclf_torch.__main__"}]
+
+
+def module_files():
+    """{module name: file} for every module and package of linclf_torch."""
+    return {".".join(("linclf_torch", *f.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__"): f
+            for f in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imports(name, file, modules):
+    """The linclf_torch modules that importing `name` runs: every import statement in the file,
+    at module level or inside a function, relative or absolute; `from P import x` is P's
+    __init__ and, where x is a module, x itself; and the packages above each of them."""
+    package = name if file.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(file.read_text(), str(file))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        for target in targets:
+            if target in modules:
+                found.add(target)
+            while target := target.rpartition(".")[0]:  # importing a.b.c runs a/__init__ and a/b/__init__ first
+                if target in modules and not name.startswith(target + "."):  # but not those above this module: running already
+                    found.add(target)
+    found.discard(name)
+    return found
+
+
+def import_graph():
+    modules = module_files()
+    return {name: imports(name, file, modules) for name, file in modules.items()}
+
+
+def floor(name):
+    for level, names in enumerate(FLOORS):
+        if name in names or name.rpartition(".")[0] in names - {"linclf_torch"}:
+            return level
+    raise AssertionError(f"{name} is on no floor: add it to FLOORS")
+
+
+def test_no_import_cycle_among_the_packages_modules():
+    """Depth-first search of the import graph (function-level imports included): no cycle."""
+    graph, state, path = import_graph(), {}, []
+
+    def visit(name):
+        state[name] = "open"
+        path.append(name)
+        for other in sorted(graph[name]):
+            assert state.get(other) != "open", "import cycle: " + " -> ".join(path[path.index(other):] + [other])
+            if other not in state:
+                visit(other)
+        path.pop()
+        state[name] = "done"
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+
+
+def test_imports_run_down_the_floors():
+    """A module imports its own package and the floors below it, never one above or beside:
+    front ends -> grid -> runs -> training -> data, figures, yourgrad -> nn -> the root modules."""
+    for name, targets in import_graph().items():
+        package = name if (PACKAGE / name.removeprefix("linclf_torch.").replace(".", "/")).is_dir() \
+            else name.rpartition(".")[0]
+        for target in targets:
+            if package != "linclf_torch" and (target == package or target.startswith(package + ".")):
+                continue  # within its own package
+            if target == "linclf_torch":
+                continue  # the root's __init__ imports nothing of the package
+            assert floor(target) < floor(name) or (floor(name) == 0 and floor(target) == 0), \
+                f"{name} imports {target}, which is not on a floor below it"
+
+
+def test_the_graph_sees_function_level_and_relative_imports():
+    graph = import_graph()
+    assert "linclf_torch.cli.commands" in graph["linclf_torch.cli.parse"]  # inside main()
+    assert "linclf_torch.figures.plots" in graph["linclf_torch.runs.folder"]  # from ..figures import plots
+    assert "linclf_torch.data" in graph["linclf_torch.training.config"]  # from ..data import SPLITS
+
+
+def test_nn_holds_no_checker_module():
+    """Checking a student's gradient lives in yourgrad/, beside the core, not inside it."""
+    assert {f.stem for f in NN.glob("*.py")} == {"__init__", "layers", "losses", "models", "optim", "schedules",
+                                                 "gradcheck"}
+    assert {f.stem for f in (PACKAGE / "yourgrad").glob("*.py")} >= {"check", "report", "mistakes", "usercode"}
 
 
 def test_nn_imports_only_torch_the_standard_library_and_itself():
@@ -48,10 +152,16 @@ def test_nn_runs_copied_out_of_the_package():
 
 
 def test_no_name_in_the_package_hides_a_module():
-    """After importing every module, linclf_torch.<name> is the module <name> wherever one exists."""
+    """After importing every module, P.<name> is the module P.<name> wherever one exists, in the
+    root package and in each subpackage (the root's _API names included)."""
+    packages = [linclf_torch]
     for info in pkgutil.walk_packages(linclf_torch.__path__, "linclf_torch."):
         if info.name != "linclf_torch.__main__":
-            importlib.import_module(info.name)
-    for info in pkgutil.iter_modules(linclf_torch.__path__):
-        attribute = getattr(linclf_torch, info.name, None)
-        assert attribute is None or attribute is sys.modules[f"linclf_torch.{info.name}"], info.name
+            module = importlib.import_module(info.name)
+            if info.ispkg:
+                packages.append(module)
+    for package in packages:
+        for info in pkgutil.iter_modules(package.__path__):
+            attribute = getattr(package, info.name, None)
+            assert attribute is None or attribute is sys.modules[f"{package.__name__}.{info.name}"], info.name
+    assert not set(linclf_torch._API) & {info.name for info in pkgutil.iter_modules(linclf_torch.__path__)}

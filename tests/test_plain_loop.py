@@ -5,7 +5,7 @@ import pytest
 
 from helpers import load_experiment
 from linclf_torch import TrainConfig, load_data
-from linclf_torch.run import run
+from linclf_torch.runs.run import run
 from synthetic import write_image_folder
 
 

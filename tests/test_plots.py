@@ -1,9 +1,9 @@
 """The figures (plots.py) as a reader sees them: titles, ticks, margins and legends."""
 import numpy as np
 
-from linclf_torch.config import TrainConfig
-from linclf_torch.plots import accuracy_figure, curves_figure, curves_rows, weights_figure
-from linclf_torch.run import figures
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.figures.plots import accuracy_figure, curves_figure, curves_rows, weights_figure
+from linclf_torch.runs.run import figures
 
 
 def history(epochs, lam):

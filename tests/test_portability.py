@@ -6,29 +6,19 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 import torchvision.datasets.utils
 
 from linclf_torch import threads
-from linclf_torch.cli import main, parser
-from linclf_torch.config import TrainConfig
-from linclf_torch.data import load_data
+from linclf_torch.cli.parse import main, parser
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.data.prepare import load_data
 from linclf_torch.errors import LinclfError
-from linclf_torch.painter import Painter
-from linclf_torch.run import run
-from linclf_torch.startup import imports_without_gc
-from synthetic import write_pickles
-
-ROOT = Path(__file__).parents[1]
-ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-
-
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=20)
+from linclf_torch.runs.run import run
+from linclf_torch.cli.startup import imports_without_gc
+from helpers import ENV, ROOT
 
 
 def train(data_dir, out, *extra):
@@ -48,7 +38,7 @@ def offline(monkeypatch):
 
 PARSE_ONLY = """
 import sys
-from linclf_torch.cli import main
+from linclf_torch.cli.parse import main
 for argv in {argvs!r}:
     try:
         code = main(argv)
@@ -81,7 +71,7 @@ def test_version(capsys):
 
 TRAIN_AND_REPORT_GC = """
 import gc, sys
-from linclf_torch.cli import main
+from linclf_torch.cli.parse import main
 code = main(["train", "--data-dir", sys.argv[1], "--out", sys.argv[2], "--epochs", "1", "--batch-size", "10",
              "--no-verify", "--device", "cpu", "--no-progress"])
 print(code, gc.isenabled(), gc.get_freeze_count())
@@ -104,9 +94,9 @@ def test_train_imports_torch_with_the_garbage_collector_paused_then_frozen(pickl
     (["train", "--epochs", "2", "--batch-size", "10", "--no-verify", "--device", "cpu"], 0,
      "wrote RUN/: accuracy.png, curves.png, model.pt, results.json, weights.png", "train: 2/2 epochs done"),
 ])
-def test_the_command_ends_without_clean_up_and_loses_no_output(pickles, tmp_path, argv, code, out, err):
-    """cli.command ends the process with os._exit after main(): every line reaches the pipes
-    (block-buffered, so flushed by hand), the exit code is main's, every file is written."""
+def test_the_command_loses_no_output(pickles, tmp_path, argv, code, out, err):
+    """The command as a process: every line reaches the pipes (block-buffered), the exit code
+    is main's, every file is written."""
     if argv[0] == "train":
         argv = [*argv, "--data-dir", str(pickles), "--out", str(tmp_path / "RUN")]
     buffered = {k: v for k, v in ENV.items() if k != "PYTHONUNBUFFERED"}  # pipes block-buffered, as usual
@@ -120,9 +110,9 @@ def test_the_command_ends_without_clean_up_and_loses_no_output(pickles, tmp_path
 
 RUN_FROM_PYTHON = """
 import gc, sys
-from linclf_torch.config import TrainConfig
-from linclf_torch.data import load_data
-from linclf_torch.run import run
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.data.prepare import load_data
+from linclf_torch.runs.run import run
 data = load_data(sys.argv[1], verify=False, cache_dir=None)
 results, _ = run(TrainConfig(epochs=1, batch_size=10), data, out=sys.argv[2])
 print(results["status"], gc.isenabled(), gc.get_freeze_count())
@@ -181,29 +171,6 @@ def test_others_load_subtracts_this_process():
     start, end = (10.0, 100.0, 5.0), (12.0, 104.0, 7.0)  # 4 CPU s on the machine, 2 of them ours, in 2 s
     assert threads.others_load(start, end) == pytest.approx(1.0)
     assert threads.others_load(start, (12.0, 101.0, 7.0)) == 0.0  # never negative (counter granularity)
-
-
-@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads /proc")
-def test_the_cpu_of_a_helper_process_counts_as_this_ones(monkeypatch):
-    """The painter imports matplotlib while --threads auto measures the other processes' load:
-    its CPU is this process's own, running (from /proc) and once ended (RUSAGE_CHILDREN)."""
-    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass\n"
-    helper = subprocess.Popen([sys.executable, "-c", burn + "print(flush=True)\ninput()"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    helper.stdout.readline()  # it has burnt its 0.5 s
-    monkeypatch.setattr(threads, "HELPERS", set())
-    without = threads._cpu_seconds()[2]
-    threads.add_helper(helper.pid)
-    running = threads._cpu_seconds()[2]
-    helper.communicate(b"\n")  # it ends and is reaped: its time moves to RUSAGE_CHILDREN
-    ended = threads._cpu_seconds()[2]
-    assert running - without >= 0.5 - 0.02  # its CPU, to the clock tick
-    assert ended - running >= -0.02
-    painter = Painter()
-    pid = painter.process.pid
-    assert pid in threads.HELPERS
-    painter.close()
-    assert pid not in threads.HELPERS  # reaped: its pid may be another process's now
 
 
 def test_auto_is_chosen_once_and_recorded(pickles, tmp_path, monkeypatch):

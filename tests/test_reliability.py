@@ -5,7 +5,6 @@ on stderr that names the problem, no traceback, nothing on stdout and no file cr
 changed. The loaders' own checks are tested in detail in test_cifar.py; here they are seen
 from the command line.
 """
-import importlib
 import json
 import math
 import os
@@ -24,33 +23,29 @@ import torch
 import torchvision.datasets.utils
 
 import linclf_torch
-from linclf_torch import cifar, files
-from linclf_torch.checkpoint import read_checkpoint
-from linclf_torch.cli import main
-from linclf_torch.data import load_data
+from linclf_torch import files
+from linclf_torch.data import cifar
+from linclf_torch.runs import folder as runfolder
+from linclf_torch.runs.checkpoint import read_checkpoint
+from linclf_torch.cli.parse import main
+from linclf_torch.data.prepare import load_data
 from linclf_torch.files import write_atomic
-from linclf_torch.run import Interrupted, run
-from linclf_torch.config import TrainConfig
+from linclf_torch.runs.run import Interrupted, run
+from linclf_torch.training import loop as train_module
+from linclf_torch.training.config import TrainConfig
 from synthetic import write_image, write_image_folder, write_pickles
 from helpers import Exploit
 
 CUDA = torch.cuda.is_available()
-# the modules, not the package's functions of the same names
-train_module, runfolder, painter = (importlib.import_module(f"linclf_torch.{m}") for m in ("train", "runfolder", "painter"))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def no_figure_drawing():
     """Figures are not what these tests check, and drawing them is most of a tiny run's time."""
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(painter, "draw", lambda figures: [Path(path).write_bytes(b"figure") for path in figures])
+        m.setattr(runfolder, "draw", lambda folder, figures: [(folder / f"{name}.png").write_bytes(b"figure")
+                                                              for name in figures])
         yield
-
-
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    """Synthetic official pickles, 20 images per batch: split a1 trains on 20 images."""
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=20)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +145,7 @@ def nan_data(box):
         images = raw.train_images.double()
         images[3, 0, 5, 5] = float("nan")
         return replace(raw, train_images=images)
-    box.monkeypatch.setattr(linclf_torch.data, "load_cifar10", load)
+    box.monkeypatch.setattr(linclf_torch.data.prepare, "load_cifar10", load)
     return box.train()
 
 

@@ -1,4 +1,4 @@
-"""G models stacked (stacked.py) against each model alone (nn/), in float64.
+"""G models stacked (grid/stacked.py) against each model alone (nn/), in float64.
 
 Tolerances: products and sums batched over G run in other BLAS orders than each alone, so
 1e-12 as in test_gradients.py (n·ε of the terms, room for cancellation in an entry); the loss
@@ -10,10 +10,10 @@ from helpers import assert_close
 from linclf_torch.nn.losses import LOSSES
 from linclf_torch.nn.models import LinearClassifier, MLPClassifier
 from linclf_torch.nn.optim import SGD
-from linclf_torch.stacked import (StackedClassifier, StackedSGD, batched_linear_backward, batched_linear_forward,
+from linclf_torch.grid.stacked import (StackedClassifier, StackedSGD, batched_linear_backward, batched_linear_forward,
                                   loss_runs, wide_linear_backward, wide_linear_forward)
 
-# the losses of G = 4 configurations: each loss one slice, as grid.py sorts them
+# the losses of G = 4 configurations: each loss one slice, as grid/search.py sorts them
 LOSS_NAMES = ["ce", "ce", "mbce", "mbce"]
 
 

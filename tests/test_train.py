@@ -5,18 +5,16 @@ from dataclasses import replace
 import pytest
 import torch
 
-from linclf_torch.config import TrainConfig, parse_decay
-from linclf_torch.data import load_data
+from linclf_torch.training.config import TrainConfig, parse_decay
+from linclf_torch.data.prepare import load_data
 from linclf_torch.errors import LinclfError
 from linclf_torch.nn.schedules import PlateauDecay, StepDecay
-from linclf_torch.run import run
-from linclf_torch.train import batches, build_model, draw_epoch, train
-from synthetic import write_pickles
+from linclf_torch.runs.run import run
+from linclf_torch.training.batches import batches, draw_epoch
+from linclf_torch.training.loop import build_model, train
 
 
-@pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return write_pickles(tmp_path_factory.mktemp("cifar"), n_per_batch=50)
+PICKLES_PER_BATCH = 50  # the conftest's pickles fixture: images per batch
 
 
 def tiny(pickles, device, **kw):

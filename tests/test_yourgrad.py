@@ -1,12 +1,12 @@
-"""Checking a student's own gradient function (nn/yourgrad.py): the library's own functions pass
+"""Checking a student's own gradient function (yourgrad/check.py): the library's own functions pass
 in both layouts, and each known mistake, made on purpose by a student function below, is named."""
 import numpy as np
 import pytest
 import torch
 
 from linclf_torch.nn.models import LinearClassifier
-from linclf_torch.nn import yourgrad
-from linclf_torch.nn.yourgrad import CASES, YourFunctionError, check
+from linclf_torch.yourgrad import check as yourgrad
+from linclf_torch.yourgrad.check import CASES, YourFunctionError, check
 
 LAMS = [case.lam for case in CASES]
 WITH_LAM = {i for i, lam in enumerate(LAMS, start=1) if lam > 0}       # where λW vs 2λW shows

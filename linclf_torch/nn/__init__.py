@@ -7,9 +7,9 @@ Read in this order:
     optim.py       SGD with momentum and weight decay, torch.optim.SGD's rule
     schedules.py   learning-rate schedules
     gradcheck.py   centered differences and relative errors
-    yourgrad.py    checking a student's own gradient function (mistakes.py names known bugs)
 Every function describes one model: X (n, d), W (K, d), b (K,), scores (n, K).
 This package imports torch and the standard library only, so it reads (and runs) alone.
+Checking a student's own gradient builds on it in linclf_torch/yourgrad/.
 """
 from .gradcheck import check_model_gradients, gradient_errors
 from .models import LinearClassifier, MLPClassifier, accuracy

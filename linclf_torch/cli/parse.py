@@ -1,0 +1,180 @@
+"""The `linclf` command: a thin argparse front end over the library, no logic of its own.
+
+It parses and validates the whole command before importing torch (which takes seconds), so
+`--help` and every flag mistake answer at once; each command imports what it needs.
+Exit codes: 0 done, 1 `gradcheck` found a wrong gradient, 2 a mistake in the command or the
+files it names (one line on stderr), 3 training diverged, 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM).
+README: "When things go wrong".
+"""
+import argparse
+import os
+import sys
+
+from .. import __version__
+from ..training.config import DATA_DIR, DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
+from ..errors import LinclfError, Terminated
+from ..files import os_error_message
+from .startup import imports_without_gc
+from ..threads import add_threads_flag
+from ..yourgrad.usercode import parse_spec
+
+D = TrainConfig()
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is a LinclfError: one line and exit 2, like any other."""
+
+    def error(self, message):
+        raise LinclfError(f"{message} (see `{self.prog} --help`)")
+
+
+def add_data_flags(p, command):
+    data_default = {"train": f"{DATA_DIR}; with --resume, the run's", "grid": DATA_DIR,
+                    "evaluate": f"the one the run was trained on, else {DATA_DIR}"}[command]
+    p.add_argument("--data-dir", metavar="PATH", help="CIFAR-10 folder: official pickles, train/ and test/ image "
+                   f"folders, or empty to download (default: {data_default})")
+    p.add_argument("--cache-dir", metavar="PATH", help="where decoded images are cached (default: beside the data "
+                   "when that folder is writable, else ~/.cache/linclf_torch)")
+    p.add_argument("--no-verify", action="store_true", help="accept pickles whose checksums differ from the official ones")
+    p.add_argument("--device", choices=DEVICES, help=f"default: {D.device}, CUDA when PyTorch sees a GPU")
+    add_threads_flag(p, resume=command == "train")
+
+
+def add_run_flags(p, command):
+    """Training flags; for `grid` each hyperparameter in SWEPT takes a list of values.
+
+    A flag named after a TrainConfig field is None when not given, so that --resume can tell
+    a flag from its default; config_from fills in TrainConfig's defaults.
+    """
+    add_data_flags(p, command)
+    many = command == "grid"
+
+    def flag(name, help="", choices=None, **kw):
+        if many and name in SWEPT:
+            kw["nargs"] = "+"
+        if choices:  # shown in --help; TrainConfig checks the value and says what is wrong
+            kw["metavar"] = "{" + ",".join(choices) + "}"
+        p.add_argument("--" + name.replace("_", "-"), default=None, help=f"{help} (default: {getattr(D, name)})", **kw)
+    flag("split", "a1 (10k/10k/10k), full (50k less --n-val) or random (--n-val drawn at random for validation)",
+         SPLITS)
+    flag("n_val", "validation images of --split full or random", type=int)
+    flag("classes", "keep these classes, labelled 0..K−1 in this order", nargs="+")
+    flag("image_size", "resize the images to this many pixels per side", type=int)
+    flag("normalize", "standardize per pixel or per channel", NORMALIZE)
+    flag("model", "the classifier", MODELS)
+    flag("hidden", "hidden layer sizes of the MLP, e.g. 128 32", nargs="+", type=int)
+    flag("momentum", "SGD momentum μ", type=float)
+    flag("weight_decay", "SGD weight decay: g += wd·θ", type=float)
+    flag("dtype", "floating-point type of data and parameters", DTYPES)
+    flag("loss", "ce (softmax + cross-entropy) or mbce (sigmoid + multiple BCE)", LOSSES)
+    flag("eta", "learning rate", type=float)
+    flag("lam", "L2 strength λ in J = loss + λ‖W‖²", type=float)
+    flag("batch_size", "images per mini-batch", type=int)
+    flag("epochs", "passes over the training split" + (" (with --resume: the new total)" if command == "train" else ""),
+         type=int)
+    flag("decay", "none, step:EVERY:FACTOR or plateau[:PATIENCE:FACTOR]")
+    flag("flip", "probability of mirroring each training image", type=float)
+    flag("shuffle", "reshuffle the training set every epoch", action="store_true")
+    flag("seed", "init, shuffle and flip randomness", type=int)
+    p.add_argument("--out", metavar="DIR", help="output folder (default: a new folder under runs/)")
+    p.add_argument("--overwrite", action="store_true", help="allow --out to be a folder that already holds files")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
+
+
+def config_from(args):
+    """TrainConfig from parsed flags (for a grid: the first value of each list)."""
+    return TrainConfig(**{k: v[0] if isinstance(v, list) else v for k, v in given(args).items()})
+
+
+def parser():
+    top = Parser(prog="linclf", description="Linear and MLP classifiers on CIFAR-10 with hand-written backprop.")
+    top.add_argument("--version", action="version", version=f"linclf_torch {__version__}")
+    sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    t = sub.add_parser("train", help="train a classifier and write results, checkpoint and figures")
+    add_run_flags(t, "train")
+    t.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last completed epoch, "
+                   "with its own settings (only --epochs may change)")
+
+    g = sub.add_parser("grid", help="train every combination of the given values, rank by validation accuracy")
+    add_run_flags(g, "grid")
+    g.add_argument("--top", type=int, default=10, help="rows of the ranking table (default 10)")
+
+    e = sub.add_parser("evaluate", help="accuracy and confusion matrix of a checkpoint on the test split")
+    e.add_argument("checkpoint", help="model.pt from a run folder, or the folder")
+    add_data_flags(e, "evaluate")
+
+    c = sub.add_parser("gradcheck", help="check your own gradient function against the library's, naming "
+                       "known mistakes",
+                       description="Run your function on DD2424's gradient-check cases and compare its gradients with "
+                       "linclf_torch's, in float64. Exit 0: every case passes; 1: a gradient is wrong (the table and "
+                       "the mistakes found say which and why); 2: a mistake in the command, or your function raised "
+                       "or returned the wrong arrays. README: Check your own gradient.")
+    c.add_argument("function", metavar="FILE.py:FUNCTION", help="your file and the function in it. The file is "
+                   "imported, so its top-level code runs: your own code, run with your permissions, as you ask")
+    c.add_argument("--layout", choices=("dd2424", "torch"), required=True,
+                   help="dd2424: FUNCTION(X, Y, P, W, lam) with X (d, n), Y and P (K, n); torch: FUNCTION(X, y, W, b, "
+                   "lam) with X (n, d), y (n,). Both return (grad_W, grad_b)")
+    c.add_argument("--loss", choices=LOSSES, default="ce", help="ce: P = softmax(S); mbce: P = σ(S) (default: ce)")
+    c.add_argument("--arrays", choices=("auto", "torch", "numpy"), default="auto", help="call FUNCTION with "
+                   "torch tensors or numpy arrays; auto: numpy arrays when its file imports numpy and not torch, or "
+                   "when it fails on tensors and works on arrays, else tensors. It may return either (default: auto)")
+    c.add_argument("--numpy", dest="arrays", action="store_const", const="numpy", help="the same as --arrays numpy")
+    c.add_argument("--seed", type=int, default=0, help="the cases' random data (default: 0)")
+    return top
+
+
+def validate(args):
+    """Every check that needs neither torch nor files, made before torch is imported.
+
+    Returns what the command works on: the configurations to train (one for train, every
+    combination for grid; None for evaluate and --resume, whose configuration comes from a
+    checkpoint), or gradcheck's (file, function name).
+    """
+    if args.command == "evaluate":
+        return None
+    if args.command == "gradcheck":
+        return parse_spec(args.function)
+    if args.command == "train" and args.resume is not None:
+        if args.out is not None:
+            raise LinclfError(f"--resume continues in {args.resume} itself; drop --out (copy the folder first to fork it)")
+        return None
+    if args.command == "grid" and args.top < 1:
+        raise LinclfError(f"--top must be ≥ 1 (got {args.top})")
+    return expand_grid(config_from(args), **{k: v for k, v in given(args).items() if k in SWEPT and isinstance(v, list)})
+
+
+def main(argv=None):
+    """Run one `linclf` command; returns its exit code (see the module docstring)."""
+    previous = Terminated.handle()
+    try:
+        args = parser().parse_args(argv)
+        configs = validate(args)
+        with imports_without_gc():
+            from .commands import run_command  # torch and the library, from here on
+        return run_command(args, configs)
+    except LinclfError as e:
+        print(f"linclf: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
+    except BrokenPipeError:  # `linclf ... | head`: the reader left; say nothing more
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python flushes stdout at exit)
+        return 128 + 13  # SIGPIPE
+    except OSError as e:  # a folder we may not read or write: an outside fact, not a bug to trace back
+        print(f"linclf: error: {os_error_message(e)}", file=sys.stderr)
+    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM outside an epoch loop (run() reports its own)
+        print(f"linclf: {Terminated.describe(e)}", file=sys.stderr)
+        return Terminated.exit_code(e)
+    finally:
+        Terminated.restore(previous)
+    return 2
+
+
+def command():
+    """The `linclf` executable and `python -m linclf_torch`: main(), then Python's ordinary exit
+    with its exit code (argparse's --help, --version and usage errors exit on their own)."""
+    code = main()
+    try:
+        sys.stdout.flush()  # now, not at exit: a reader that left (`linclf ... | head`) is no error
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    sys.exit(code)

@@ -1,0 +1,107 @@
+"""One training run from config to files: what `linclf train` and the experiment scripts call.
+
+run() trains a model for a TrainConfig and, given a folder, keeps it current after every
+epoch (folder.py), so that a crash, Ctrl-C or SIGTERM loses at most the epoch in
+progress. results.json's "status" says how the run stands:
+    running      written after each epoch; left as is if the process was killed outright
+    completed    all epochs done: "final" holds the accuracies, the figures are written
+    diverged     the cost became NaN or inf in epoch "diverged_epoch"; model.pt keeps the
+                 last finite epoch, the history stops there, "final" is null
+    interrupted  Ctrl-C or SIGTERM: model.pt and results.json describe the last completed epoch
+"""
+from dataclasses import asdict
+
+from ..nn import accuracy
+from .results import env_info
+from .resume import restore
+from .folder import RunFolder
+from ..training.state import TrainState
+from ..training.loop import build_model, train
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during run(); .results is what the run folder now says ("interrupted")
+    and .signal the KeyboardInterrupt (or errors.Terminated) that stopped it."""
+
+    def __init__(self, results, signal):
+        super().__init__("interrupted")
+        self.results, self.signal = results, signal
+
+
+def describe(status, cfg, state, source=None, *, epochs=None, wall_time_s=None, final=None):
+    """A run's results: status, epochs, config, history (of `epochs`, default all completed),
+    final accuracies, training time and, when known, where the data came from."""
+    epochs = state.epoch if epochs is None else epochs
+    return {"status": status, "epochs_completed": epochs, "diverged_epoch": state.diverged_epoch,
+            "config": asdict(cfg), "history": state.history[:epochs], "final": final,
+            "wall_time_s": state.wall_time_s if wall_time_s is None else wall_time_s,
+            **({"data": source} if source is not None else {})}
+
+
+def final_metrics(model, data, history):
+    """Accuracies after training: train and val from the last epoch, test measured here, once."""
+    return {"train_acc": history[-1]["train_acc"], "val_acc": history[-1]["val_acc"],
+            "test_acc": accuracy(model.predict(data.X_test), data.y_test).item()}
+
+
+def run(cfg, data, out=None, *, overwrite=False, progress=True, resume=None, source=None):
+    """Train a model for cfg on data, keeping the run folder `out` current (None: no files).
+
+    out: a folder path, or a RunFolder the caller opened (the CLI opens and locks it before
+    loading the data). A folder that already holds files is refused unless overwrite=True.
+    resume: a checkpoint dict from read_checkpoint (out's own model.pt) to continue from.
+    source: where the data came from ({"data_dir": ..., "verify": ...}), kept in results.json.
+    Returns (results, model); results holds status ("completed" or "diverged"), config,
+    history, final, wall_time_s and env. Ctrl-C or SIGTERM raises Interrupted after marking
+    the folder.
+    """
+    if out is None or isinstance(out, RunFolder):
+        return _run(cfg, data, out, progress, resume, source)
+    with RunFolder(out, overwrite=overwrite, resuming=resume is not None) as folder:
+        return _run(cfg, data, folder, progress, resume, source)
+
+
+def _run(cfg, data, folder, progress, resume, source):
+    device = data.X_train.device
+    model = build_model(cfg, data.X_train.shape[1], len(data.classes), device)
+    state = TrainState.start(model, cfg, device)
+    if resume is not None:
+        restore(model, state, resume, data)
+    env = env_info(device)
+
+    def save_epoch(record):
+        folder.save_epoch(model, data, cfg, state, describe("running", cfg, state, source), env)
+
+    try:
+        train(model, data, cfg, progress=progress, state=state, on_epoch=None if folder is None else save_epoch)
+    except KeyboardInterrupt as e:
+        saved = folder.saved_state() if folder is not None else None
+        if saved is None:  # nothing on disk: the epochs completed in memory
+            results = describe("interrupted", cfg, state, source)
+        else:  # model.pt is the truth: the signal can land between its rename and results.json
+            results = describe("interrupted", cfg, state, source, epochs=saved["epoch"],
+                               wall_time_s=saved["wall_time_s"])
+            folder.interrupted(results, env)
+        raise Interrupted({**results, "env": env}, e) from e
+    completed = state.diverged_epoch is None
+    if completed:
+        results = describe("completed", cfg, state, source, final=final_metrics(model, data, state.history))
+    else:
+        results = describe("diverged", cfg, state, source)  # the cost is NaN or inf: nothing worth testing
+    if folder is not None:
+        folder.finish(results, env, figures(completed, state.history, model, data, cfg))
+    return {**results, "env": env}, model
+
+
+def figures(completed, history, model, data, cfg):
+    """The run's figures, as folder.draw takes them: name -> (plots function, args, kwargs).
+    Loss/cost and accuracy curves; a linear model's class templates, once completed."""
+    if not history:
+        return {}
+    title = f"{cfg.loss.upper()}, η = {cfg.eta:g}, λ = {cfg.lam:g}, batch size {cfg.batch_size}"
+    drawn = {"curves": ("curves_figure", (history,), {"title": title}),
+             "accuracy": ("accuracy_figure", (history,), {"title": title})}
+    if completed and "W" in model.params:  # W as an array, as plots.py takes it
+        drawn["weights"] = ("weights_figure", (model.params["W"].double().cpu().numpy(), data.classes,
+                                               data.image_shape), {"title": title})
+    return drawn

@@ -1,0 +1,117 @@
+"""Mini-batch gradient descent on the model contract of nn/models.py, without autograd.
+
+One code path for CPU and CUDA: the data already lives on the device, batches are views or
+on-device gathers, the shuffle permutation and the flip mask are drawn on the device from a
+seeded generator, and the epoch's metrics are read back to the host once per epoch.
+On CUDA the epoch's steps run as a CUDA graph by default (epoch_runner, graphs.py).
+Training stops early when those metrics are NaN or inf: the run has diverged (state.py).
+"""
+import functools
+import math
+import time
+
+import torch
+
+from .batches import batches, draw_epoch
+from ..errors import LinclfError
+from .graphs import GraphedEpoch
+from ..nn.models import LinearClassifier, MLPClassifier
+from ..progress import bar as progress_bar
+from .state import TrainState
+
+
+def build_model(cfg, d, K, device):
+    """A freshly initialised model for TrainConfig cfg, from a generator seeded with cfg.seed."""
+    generator = torch.Generator().manual_seed(cfg.seed)
+    common = dict(loss=cfg.loss, lam=cfg.lam, generator=generator, device=device, dtype=cfg.torch_dtype)
+    if cfg.model == "mlp":
+        return MLPClassifier(d, cfg.hidden, K, **common)
+    return LinearClassifier(d, K, **common)
+
+
+def train_epoch(model, optimizer, data, cfg, generator):
+    """One pass over the training set, a gradient step per mini-batch; nothing is read back.
+
+    The same code trains one model or G stacked ones (grid/stacked.py, grid/search.py).
+    """
+    for Xb, yb in batches(data, cfg, *draw_epoch(data, cfg, generator)):
+        optimizer.step(model.gradients(Xb, yb))
+
+
+def epoch_runner(model, optimizer, data, cfg, graphs=None):
+    """run_epoch(generator), which trains one epoch: train_epoch, or with graphs the same epoch
+    replayed as a CUDA graph (graphs.py: the same numbers without a kernel launch per operation).
+
+    graphs=None (the default) uses them on CUDA, where launches bound a small model's step.
+    """
+    if graphs is None:
+        graphs = data.X_train.device.type == "cuda"
+    if not graphs:
+        return functools.partial(train_epoch, model, optimizer, data, cfg)
+    return GraphedEpoch(model, optimizer, data, cfg)
+
+
+def epoch_metrics(model, data):
+    """Loss, cost and accuracy on the full training and validation sets, read back once.
+
+    Numbers for one model; for G stacked models each value is a list of G numbers.
+    """
+    values = torch.stack([*model.evaluate(data.X_train, data.y_train),
+                          *model.evaluate(data.X_val, data.y_val)]).tolist()  # one host sync
+    keys = ("train_loss", "train_cost", "train_acc", "val_loss", "val_cost", "val_acc")
+    return dict(zip(keys, values))
+
+
+def finite(record):
+    """Whether an epoch's metrics are all numbers: NaN or inf means training diverged."""
+    return all(map(math.isfinite, record.values()))
+
+
+def check_data(data, cfg):
+    """Refuse a configuration the prepared data cannot train."""
+    if cfg.batch_size > len(data.y_train):
+        raise LinclfError(f"--batch-size {cfg.batch_size} is larger than the training set "
+                          f"({len(data.y_train)} images); use at most {len(data.y_train)}")
+    if cfg.flip and data.X_train_flipped is None:
+        raise LinclfError("--flip needs the data prepared with flip=True")
+
+
+@torch.no_grad()
+def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=None):
+    """Train `model` in place on data.X_train; return the history, one dict per epoch.
+
+    Each record: epoch, eta (in effect during that epoch) and epoch_metrics' six numbers.
+    on_epoch(record), when given, is called after every epoch (checkpoints, logging), once
+    `state` is ready for the next one. state: a TrainState to continue from (default: epoch
+    0); it is updated in place. When an epoch's metrics are NaN or inf, training stops:
+    state.diverged_epoch is that epoch, its record is not in the history, and the model
+    holds that epoch's parameters (runs/run.py keeps the last finite epoch's checkpoint on disk).
+    graphs: replay each epoch as a CUDA graph (epoch_runner; default: on CUDA).
+    """
+    check_data(data, cfg)
+    if state is None:
+        state = TrainState.start(model, cfg, data.X_train.device)
+    run_epoch = epoch_runner(model, state.optimizer, data, cfg, graphs)
+    bar = progress_bar(range(state.epoch + 1, cfg.epochs + 1), desc="train", unit="epoch", enabled=progress,
+                       initial=state.epoch, total=cfg.epochs)
+    for epoch in bar:
+        start = time.perf_counter()
+        run_epoch(state.generator)
+        record = {"epoch": epoch, "eta": state.optimizer.lr, **epoch_metrics(model, data)}
+        if not finite(record):  # already on the host: no extra sync
+            state.diverged_epoch = epoch
+            break
+        state.wall_time_s += time.perf_counter() - start  # epoch_metrics waited for the device
+        state.epoch = epoch
+        state.history.append(record)
+        state.optimizer.lr = state.schedule(state.optimizer.lr, epoch, record["val_loss"])
+        bar.set_postfix(cost=f"{record['train_cost']:.4f}", val_acc=f"{record['val_acc']:.4f}")
+        if on_epoch is not None:
+            on_epoch(record)
+    bar.close()
+    return state.history
+
+
+def confusion_matrix(y, pred, K):
+    """C (K, K) int64 counts, C[i, j] = number of examples of class i predicted as j."""
+    return torch.bincount(y * K + pred, minlength=K * K).reshape(K, K)  # (K, K)
