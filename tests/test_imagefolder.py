@@ -5,9 +5,8 @@ folder, both read by the loader: the two decoded images must be equal.
 """
 import os
 import shutil
-import subprocess
 import sys
-from pathlib import Path
+import types
 
 import numpy as np
 import pytest
@@ -201,36 +200,6 @@ def test_a_class_folder_of_only_hidden_files_holds_no_image(root):
         load_cifar10(root, cache_dir=None)
 
 
-DECODE_IN_A_FRESH_PROCESS = """
-import sys, torch
-from linclf_torch.data import imagedecode
-from linclf_torch.data.cifar import load_cifar10
-if sys.argv[3] == "fallback":
-    imagedecode.IMAGE_LIBRARIES = ()  # as where the library's file is not found: torchvision.io loads it
-data = load_cifar10(sys.argv[1], cache_dir=None)
-torch.save({"train": data.train_images, "test": data.test_images}, sys.argv[2])
-print("torchvision imported" if "torchvision" in sys.modules else "torchvision not imported")
-"""
-
-
-@pytest.mark.parametrize("how", ["library", "fallback"])
-def test_decoding_loads_torchvisions_image_library_without_importing_torchvision(root, tmp_path, how):
-    """Importing torchvision takes seconds; its image library, loaded alone, decodes the same
-    images. Where the file is not found, torchvision.io loads it and the images are the same."""
-    folder = Path(torchvision.__file__).parent
-    if how == "library" and not any(f.name.split(".")[0] in imagedecode.IMAGE_LIBRARIES for f in folder.iterdir()):
-        pytest.skip(f"this torchvision names its image library otherwise: {sorted(f.name for f in folder.iterdir())}")
-    for i, (suffix, write) in enumerate(FORMATS.values()):  # every pixel format the decoder sees
-        write(root / "test" / "cat" / f"00{i:02}.{suffix}", picture(i))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-c", DECODE_IN_A_FRESH_PROCESS, str(root), str(tmp_path / "got.pt"), how],
-                          capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ("torchvision imported" if how == "fallback" else "torchvision not imported")
-    got, here = torch.load(tmp_path / "got.pt"), load_cifar10(root, cache_dir=None)  # here: through torchvision.io
-    assert torch.equal(got["train"], here.train_images) and torch.equal(got["test"], here.test_images)
-
-
 def test_read_file_reads_files_larger_than_one_read(tmp_path):
     blob = bytes(range(256)) * 1000 + b"end"  # 256,003 bytes: four reads of 64 KiB and a short one
     (tmp_path / "big.png").write_bytes(blob)
@@ -238,29 +207,9 @@ def test_read_file_reads_files_larger_than_one_read(tmp_path):
     assert isinstance(data, bytearray) and data == blob
 
 
-@pytest.mark.filterwarnings("ignore:The image decoding:DeprecationWarning")  # torchvision >= 0.29
-@pytest.mark.parametrize("name", FORMATS)
-def test_each_format_decodes_as_torchvisions_decode_image(tmp_path, name):
-    """image_decoder sends JPEGs straight to torchvision's decode_jpeg op, the rest to its
-    decode_image op: the same pixels as torchvision.io.decode_image in RGB mode."""
-    from torchvision.io import ImageReadMode, decode_image
-    suffix, write = FORMATS[name]
-    path = tmp_path / f"image.{suffix}"
-    write(path, picture())
-    data = imagedecode.read_file(str(path))
-    try:
-        expected = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
-    except RuntimeError:  # an older torchvision that cannot decode this format: neither can its op
-        with pytest.raises(RuntimeError):
-            imagedecode.image_decoder()(data)
-        return
-    assert torch.equal(imagedecode.image_decoder()(data), expected), name
-
-
 def test_a_torchvision_without_image_decoders_is_one_line(root, monkeypatch):
     """torchvision's image decoding is deprecated since 0.29: where a later one has none, the
     error says what to install, or to use the pickles, instead of an AttributeError."""
-    monkeypatch.setattr(imagedecode, "IMAGE_LIBRARIES", ())
-    monkeypatch.setattr(imagedecode, "has_decoders", lambda: False)
+    monkeypatch.setitem(sys.modules, "torchvision.io", types.ModuleType("torchvision.io"))  # no decode_image
     with pytest.raises(LinclfError, match=r"^torchvision \S+ has no image decoder .*official CIFAR-10 pickles"):
         load_cifar10(root, cache_dir=None)

@@ -23,7 +23,6 @@ import os
 import stat
 import sys
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -95,12 +94,10 @@ def cached(path, root: Path, files: list[str], build, extra="") -> dict:
     if path is None:
         return build()
     entry = read(path)
-    with ThreadPoolExecutor(1) as pool:  # the CRC-32 (zlib releases the GIL) runs while the sources are stat-ed
-        crc = pool.submit(checksum, entry) if isinstance(entry, dict) else None
-        fingerprint = source_fingerprint(root, files, f"{CACHE_FORMAT}\n{extra}")
-        current = crc is not None and entry.get("fingerprint") == fingerprint
-        if current and entry.get("checksum") == crc.result():
-            return entry
+    fingerprint = source_fingerprint(root, files, f"{CACHE_FORMAT}\n{extra}")
+    current = isinstance(entry, dict) and entry.get("fingerprint") == fingerprint
+    if current and entry.get("checksum") == checksum(entry):
+        return entry
     damage = ("checksum mismatch" if current else
               "not a readable torch file" if entry is None and path.exists() else None)
     if damage:
