@@ -77,6 +77,8 @@ def add_run_flags(p, command):
     flag("flip", "probability of mirroring each training image", type=float)
     flag("shuffle", "reshuffle the training set every epoch", action="store_true")
     flag("seed", "init, shuffle and flip randomness", type=int)
+    flag("cuda_graphs", "on CUDA, replay each epoch as a CUDA graph (opt-in: not yet run on a GPU)",
+         action="store_true")
     p.add_argument("--out", metavar="DIR", help="output folder (default: a new folder under runs/)")
     p.add_argument("--overwrite", action="store_true", help="allow --out to be a folder that already holds files")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")

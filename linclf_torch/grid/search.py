@@ -72,7 +72,7 @@ def train_group(models, data, cfgs, *, bar=None):
     optimizer = StackedSGD(model.params, lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     schedules = PerConfig([c.decay for c in cfgs])
     generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
-    run_epoch = epoch_runner(model, optimizer, data, cfg)  # a CUDA graph on CUDA: lr is updated in place
+    run_epoch = epoch_runner(model, optimizer, data, cfg)  # a CUDA graph with --cuda-graphs: lr is updated in place
     histories, diverged, live = [[] for _ in cfgs], [None] * len(cfgs), set(range(len(cfgs)))
     for epoch in range(1, cfg.epochs + 1):
         run_epoch(generator)

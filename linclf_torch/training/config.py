@@ -65,6 +65,7 @@ class TrainConfig:
     normalize: str = "pixel"    # standardize per "pixel" (DD2424) or per "channel" (INF265)
     device: str = "auto"        # "auto" | "cpu" | "cuda"
     dtype: str = "float32"      # "float32" | "float64"
+    cuda_graphs: bool = False   # on CUDA, replay each epoch as a CUDA graph (graphs.py); opt-in until a GPU has run it
 
     def __post_init__(self):
         def one_of(name, value, choices):

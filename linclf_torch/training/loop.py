@@ -3,7 +3,7 @@
 One code path for CPU and CUDA: the data already lives on the device, batches are views or
 on-device gathers, the shuffle permutation and the flip mask are drawn on the device from a
 seeded generator, and the epoch's metrics are read back to the host once per epoch.
-On CUDA the epoch's steps run as a CUDA graph by default (epoch_runner, graphs.py).
+On CUDA, with cfg.cuda_graphs, the epoch's steps run as a CUDA graph (epoch_runner, graphs.py).
 Training stops early when those metrics are NaN or inf: the run has diverged (state.py).
 """
 import functools
@@ -42,10 +42,12 @@ def epoch_runner(model, optimizer, data, cfg, graphs=None):
     """run_epoch(generator), which trains one epoch: train_epoch, or with graphs the same epoch
     replayed as a CUDA graph (graphs.py: the same numbers without a kernel launch per operation).
 
-    graphs=None (the default) uses them on CUDA, where launches bound a small model's step.
+    graphs=None (the default) uses them where cfg.cuda_graphs asks for them and the data is on
+    CUDA, where launches bound a small model's step. They are opt-in until a GPU run of
+    experiments/gpu_check.py has shown them equal to the eager epoch and faster.
     """
     if graphs is None:
-        graphs = data.X_train.device.type == "cuda"
+        graphs = cfg.cuda_graphs and data.X_train.device.type == "cuda"
     if not graphs:
         return functools.partial(train_epoch, model, optimizer, data, cfg)
     return GraphedEpoch(model, optimizer, data, cfg)
@@ -86,7 +88,7 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=
     0); it is updated in place. When an epoch's metrics are NaN or inf, training stops:
     state.diverged_epoch is that epoch, its record is not in the history, and the model
     holds that epoch's parameters (runs/run.py keeps the last finite epoch's checkpoint on disk).
-    graphs: replay each epoch as a CUDA graph (epoch_runner; default: on CUDA).
+    graphs: replay each epoch as a CUDA graph (epoch_runner; default: cfg.cuda_graphs, on CUDA).
     """
     check_data(data, cfg)
     if state is None:
