@@ -24,7 +24,7 @@ Every measurement is the median of --repeats runs after a short warm-up (1 epoch
     python experiments/bench.py                       # synthetic data of CIFAR-10's shape
     python experiments/bench.py --data-dir ../shared/datasets/cifar10-jpg
 
-Evidence: the README's "Performance" section (device, threads, load, times, accuracies).
+Evidence: docs/performance.md, "Speed of training" (device, threads, load, times, accuracies).
 """
 import os
 import statistics

@@ -18,7 +18,7 @@ is reported.
 
     python experiments/bench_load.py --data-dir PATH --threads 1 --repeats 3
 
-Evidence: the README's "Performance" section, "Data loading".
+Evidence: docs/performance.md, "Data loading".
 """
 import json
 import os

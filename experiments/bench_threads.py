@@ -12,7 +12,7 @@ and reports each median training time and auto's against the best fixed count.
 
     python experiments/bench_threads.py [--epochs 10] [--repeats 3] [--out DIR]
 
-Evidence: the README's "Performance" section.
+Evidence: docs/performance.md, "Threads".
 """
 import json
 import os

@@ -8,7 +8,7 @@ one started (importing torch: a second or more) and takes that many threads, at 
 and at most PyTorch's default.
 The count is chosen once per process and recorded in results.json; `--resume` reuses a
 run's count, since it changes float summation order.
-README: "Performance".
+docs/performance.md: "Threads".
 
 Imports no torch at module level: the CLI parses its flags before importing torch, and this
 module's import time starts the measurement.
@@ -84,7 +84,7 @@ def add_threads_flag(p, resume=False):
     p.add_argument("--threads", type=threads_value, metavar="N|auto",
                    help="CPU threads for torch: N, or auto: as many as the cores other processes leave idle "
                         f"(default: auto{'; with --resume, the run' + chr(39) + 's' if resume else ''}; "
-                        "see the README's Performance section)")
+                        "see docs/performance.md, Threads)")
 
 
 def set_threads(n):

@@ -9,7 +9,7 @@ Conventions, the same everywhere in linclf_torch:
                                                           dS = (σ(S) − Y) / (K·n)
 - The cost is J = loss + λ‖W‖² over weight matrices (never biases): dW gains 2·λ·W.
   (The optimizer's `weight_decay` is a different knob: torch.optim.SGD's g += wd·θ.)
-Derivations: README, "The math".
+Derivations: docs/math.md.
 
 Value and gradient are separate functions, like the layers' pairs, because their callers
 need one or the other: a training step needs only dS, an evaluation only the value. The

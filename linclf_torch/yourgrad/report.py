@@ -10,7 +10,7 @@ MEASURE = ("Max relative error |ga − gr| / max(1e-12, |ga| + |gr|) of your ga 
            f"measure). Pass: ≤ {TOL:.0e}; or \"float32\": norm-wise ‖ga − gr‖ / (‖ga‖ + ‖gr‖) ≤ {TOL_FLOAT32:.0e}."
            ).replace("e-0", "e-")
 HOW = ("compare it term by term with dW = dSᵀX + 2λW, db = Σᵢ dSᵢ, where dS = (P − Y) / n for CE and "
-       "(P − Y) / (K·n) for MBCE (README: The math)")
+       "(P − Y) / (K·n) for MBCE (docs/math.md)")
 
 
 @dataclass
