@@ -15,7 +15,6 @@ from .. import __version__
 from ..training.config import DATA_DIR, DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
 from ..errors import LinclfError, Terminated
 from ..files import os_error_message
-from .startup import imports_without_gc
 from ..threads import add_threads_flag
 from ..yourgrad.usercode import parse_spec
 
@@ -151,8 +150,7 @@ def main(argv=None):
     try:
         args = parser().parse_args(argv)
         configs = validate(args)
-        with imports_without_gc():
-            from .commands import run_command  # torch and the library, from here on
+        from .commands import run_command  # torch and the library, from here on
         return run_command(args, configs)
     except LinclfError as e:
         print(f"linclf: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
