@@ -96,7 +96,7 @@ def script(name, doc, *flags, defaults=None):
                 return 2
             except KeyboardInterrupt as e:  # the finished runs' results are in memory only
                 stop = getattr(e, "signal", e)  # run.Interrupted carries the signal that stopped it
-                print(f"{p.prog}: {Terminated.describe(stop)}; no results were written", file=sys.stderr)
+                print(f"{p.prog}: {Terminated.in_words(stop)}; no results were written", file=sys.stderr)
                 return Terminated.exit_code(stop)
             finally:
                 Terminated.restore(previous)

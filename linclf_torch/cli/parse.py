@@ -160,7 +160,7 @@ def main(argv=None):
     except OSError as e:  # a folder we may not read or write: an outside fact, not a bug to trace back
         print(f"linclf: error: {os_error_message(e)}", file=sys.stderr)
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM outside an epoch loop (run() reports its own)
-        print(f"linclf: {Terminated.describe(e)}", file=sys.stderr)
+        print(f"linclf: {Terminated.in_words(e)}", file=sys.stderr)
         return Terminated.exit_code(e)
     finally:
         Terminated.restore(previous)
