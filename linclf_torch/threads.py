@@ -84,7 +84,7 @@ def add_threads_flag(p, resume=False):
     p.add_argument("--threads", type=threads_value, metavar="N|auto",
                    help="CPU threads for torch: N, or auto: as many as the cores other processes leave idle "
                         f"(default: auto{'; with --resume, the run' + chr(39) + 's' if resume else ''}; "
-                        "see the README's Performance section)")
+                        "docs/performance.md)")
 
 
 def set_threads(n):
