@@ -61,12 +61,12 @@ def run(cfg, data, out=None, *, overwrite=False, progress=True, resume=None, sou
         return _run(cfg, data, folder, progress, resume, source)
 
 
-def _run(cfg, data, folder, progress, resume, source):
+def _run(cfg, data, folder, progress, checkpoint, source):
     device = data.X_train.device
     model = build_model(cfg, data.X_train.shape[1], len(data.classes), device)
     state = TrainState.start(model, cfg, device)
-    if resume is not None:
-        restore(model, state, resume, data)
+    if checkpoint is not None:
+        restore(model, state, checkpoint, data)
     env = env_info(device)
 
     def save_epoch(record):
