@@ -61,7 +61,7 @@ def main(args, exp):
     strategies = {}  # letter -> results (config, history, final with test_acc, wall_time_s)
 
     def strategy(letter, cfg, data):
-        print(f"({letter}) {describe(cfg)}")
+        print(f"({letter}) {config_line(cfg)}")
         strategies[letter], _ = run(cfg, data, progress=progress)
 
     strategy("a", replace(full_cfg, eta=0.001, lam=0.0), full)
@@ -93,7 +93,7 @@ def main(args, exp):
 
     names = {"a": "(a) all training data", "b": "(b) (a) + flip 0.5, λ 0.001", "c": "(c) best of the grid",
              "d": "(d) (c) + step decay", "e": "(e) (c) + plateau decay", "f": "(f) best combination"}
-    rows = [[names[s], r["config"]["split"], describe_row(r["config"]), f"{r['history'][-1]['eta']:g}",
+    rows = [[names[s], r["config"]["split"], config_cells(r["config"]), f"{r['history'][-1]['eta']:g}",
              *accuracy_row(r["final"]), f"{r['wall_time_s']:.0f} s"] for s, r in strategies.items()]
     varied = [k for k, v in grid_lists.items() if len(v) > 1]
     report = "\n\n".join([
@@ -113,12 +113,12 @@ def main(args, exp):
     exp.write(results, report, figures, a1.X_train.device)
 
 
-def describe(cfg):
+def config_line(cfg):
     return (f"split {cfg.split}, eta {cfg.eta}, lam {cfg.lam}, batch {cfg.batch_size}, flip {cfg.flip}, "
             f"decay {cfg.decay}")
 
 
-def describe_row(c):
+def config_cells(c):
     return f"{c['eta']}, {c['lam']}, {c['batch_size']}, {c['flip']}, {c['decay']}"
 
 

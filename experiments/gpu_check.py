@@ -365,7 +365,7 @@ def body(args, out):
             log(args, f"{stage}: {results['stages'][stage]['status']}, met: {results['stages'][stage].get('met')}")
         results["status"], results["stage"] = "completed", None
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM / SIGHUP (errors.Terminated): keep what is done
-        results["status"] = f"{Terminated.describe(e)} during {results['stage']}"
+        results["status"] = f"{Terminated.in_words(e)} during {results['stage']}"
         save()
         log(args, results["status"])
         return Terminated.exit_code(e)

@@ -38,51 +38,49 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
+from linclf_torch.cli.exits import exit_codes
+from linclf_torch.cli.parse import Parser, add_data_flags
 from linclf_torch.figures.calibration import calibration, summary
 from linclf_torch.data.cifar import load_cifar10
 from linclf_torch.training.config import TrainConfig
 from linclf_torch.data.prepare import prepare, resolve_device
-from linclf_torch.errors import LinclfError
 from linclf_torch.files import check_out_dir, save_figure, save_json
 from linclf_torch.nn.gradcheck import gradient_errors, max_rel_error
 from linclf_torch.nn.models import LinearClassifier
 from linclf_torch.yourgrad.check import check
 from linclf_torch.figures.plots import accuracy_figure, curves_figure, probability_histograms, weights_figure
 from linclf_torch.runs.run import env_info, run
-from linclf_torch.threads import add_threads_flag, set_threads
+from linclf_torch.threads import set_threads
 
 START = time.perf_counter()
 IN_NOTEBOOK = "ipykernel" in sys.modules  # Jupyter, VS Code's interactive window
 ROOT = Path("..") if IN_NOTEBOOK and Path.cwd().name == "experiments" else Path(".")  # a notebook runs in experiments/
 
-parser = argparse.ArgumentParser(prog="experiments/walkthrough.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument("--data-dir", default=str(ROOT / "data"), help="CIFAR-10 (README: Data; default: %(default)s)")
-parser.add_argument("--cache-dir", metavar="PATH", help="where decoded images are cached (README: Data)")
+parser = Parser(prog="experiments/walkthrough.py", description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+add_data_flags(parser, data_dir=str(ROOT / "data"), device="auto")
 parser.add_argument("--out", default=str(ROOT / "experiments" / "results" / "walkthrough"),
                     help="folder for the figures and results.json (default: %(default)s)")
-parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--quick", action="store_true", help="3 epochs in batches of 10: a tiny run that checks every cell")
 parser.add_argument("--no-progress", action="store_true")
-add_threads_flag(parser)
 
 
-def fail(e):
-    """A LinclfError (bad --threads, no data, ...) as one line, exit status 2. A notebook has no
-    command line: there the line says where its flags come from."""
+def stops():
+    """A mistake (a bad flag, no data, ...), a full disk or Ctrl-C as one line and an exit code
+    (linclf_torch/cli/exits.py). A notebook has no command line: there the line says where its
+    flags come from."""
     hint = (f" (in a notebook the flags come from WALKTHROUGH_ARGS, now {os.environ.get('WALKTHROUGH_ARGS', '')!r}: "
             "run `%env WALKTHROUGH_ARGS=--data-dir PATH` in a cell, then the cells from the top)" if IN_NOTEBOOK else "")
-    print(f"error: {' '.join(str(e).splitlines())}{hint}", file=sys.stderr)
-    sys.exit(2)
+    return exit_codes(parser.prog, error_prefix="error", hint=hint)
 
 
-try:
+with stops() as ended:
     args = parser.parse_args(shlex.split(os.environ.get("WALKTHROUGH_ARGS", "")) if IN_NOTEBOOK else None)
     out = check_out_dir(args.out, overwrite=True)
     set_threads(args.threads)
-except LinclfError as e:
-    fail(e)
+if ended.code:
+    sys.exit(ended.code)
 out.mkdir(parents=True, exist_ok=True)
 numbers = {"command": f"notebook, WALKTHROUGH_ARGS={os.environ.get('WALKTHROUGH_ARGS', '')!r}" if IN_NOTEBOOK
            else shlex.join(["python", parser.prog, *sys.argv[1:]])}
@@ -105,10 +103,11 @@ def show(name, fig):
 # d = 3×32×32 = 3072 numbers, standardized with the training split's mean and std.
 
 # %%
-try:
-    raw = load_cifar10(args.data_dir, cache_dir=args.cache_dir or "auto", progress=not args.no_progress)
-except LinclfError as e:
-    fail(e)
+with stops() as ended:
+    raw = load_cifar10(args.data_dir, cache_dir=args.cache_dir or "auto", verify=not args.no_verify,
+                       progress=not args.no_progress)
+if ended.code:
+    sys.exit(ended.code)
 device = resolve_device(args.device)
 data = prepare(raw, split="a1", flip=False, device=device)
 n, d = data.X_train.shape

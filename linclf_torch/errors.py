@@ -48,5 +48,6 @@ class Terminated(KeyboardInterrupt):
         return 128 + (e.signum if isinstance(e, Terminated) else signal.SIGINT)
 
     @staticmethod
-    def describe(e):
+    def in_words(e):
+        """How the stop is said: "interrupted" (Ctrl-C) or "terminated (SIGTERM)"."""
         return f"terminated ({signal.Signals(e.signum).name})" if isinstance(e, Terminated) else "interrupted"

@@ -47,8 +47,8 @@ def test_train_writes_results_checkpoint_and_figures(pickles, tmp_path, capsys):
     assert main(["evaluate", str(out / "model.pt"), "--data-dir", str(pickles), "--no-verify", "--device", "cpu"]) == 0
     printed = capsys.readouterr().out
     assert f"test accuracy {results['final']['test_acc']:.4f}" in printed
-    model, state = load_checkpoint(out / "model.pt")
-    assert state["classes"][3] == "cat" and state["mean"].shape == (3, 32, 32)
+    model, checkpoint = load_checkpoint(out / "model.pt")
+    assert checkpoint["classes"][3] == "cat" and checkpoint["mean"].shape == (3, 32, 32)
     assert model.params["W"].shape == (10, 3072)
 
 

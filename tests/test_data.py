@@ -75,16 +75,16 @@ def test_checkpoint_test_split_repeats_the_training_preprocessing(raw):
     data = prepare(raw, split="random", n_val=8, classes=("automobile", "cat"), image_size=16,
                    normalize="channel", seed=3)
     assert data.X_train.shape == (32, 3 * 16 * 16) and data.classes == ("automobile", "cat")
-    state = {"classes": list(data.classes), "image_shape": list(data.image_shape), "mean": data.mean, "std": data.std,
-             "config": {"image_size": 16}, "path": "model.pt"}
-    X, y = prepare_test(state, raw)
+    checkpoint = {"classes": list(data.classes), "image_shape": list(data.image_shape), "mean": data.mean,
+                  "std": data.std, "config": {"image_size": 16}, "path": "model.pt"}
+    X, y = prepare_test(checkpoint, raw)
     assert torch.equal(X, data.X_test) and torch.equal(y, data.y_test)
 
 
 def test_checkpoint_of_classes_the_data_lacks_is_refused(raw):
-    state = {"classes": ["automobile", "dragon"], "image_shape": [3, 32, 32], "config": {}, "path": "model.pt"}
+    checkpoint = {"classes": ["automobile", "dragon"], "image_shape": [3, 32, 32], "config": {}, "path": "model.pt"}
     with pytest.raises(LinclfError, match="model.pt was trained on the classes automobile, dragon"):
-        prepare_test(state, raw)
+        prepare_test(checkpoint, raw)
 
 
 # ------------------------------------------------- streaming preparation vs the plain formula

@@ -47,9 +47,9 @@ def test_train_and_evaluate_an_mlp_on_two_resized_classes(pickles, tmp_path, cap
     assert main(["evaluate", str(out / "model.pt"), "--data-dir", str(pickles), "--no-verify", "--device", "cpu"]) == 0
     printed = capsys.readouterr().out
     assert f"test accuracy {results['final']['test_acc']:.4f} on 8 images" in printed
-    model, state = load_checkpoint(out / "model.pt")
+    model, checkpoint = load_checkpoint(out / "model.pt")
     assert [tuple(p.shape) for p in model.params.values()] == [(8, 768), (8,), (4, 8), (4,), (2, 4), (2,)]
-    assert state["classes"] == ["automobile", "cat"] and state["mean"].shape == (3, 1, 1)
+    assert checkpoint["classes"] == ["automobile", "cat"] and checkpoint["mean"].shape == (3, 1, 1)
 
 
 def test_resumed_mlp_run_ends_with_the_weights_of_an_unbroken_one(pickles, tmp_path):

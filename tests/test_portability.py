@@ -1,6 +1,5 @@
 """Any machine, any folder: start-up without torch, help, the thread default, where data and
 results go, and what a log sees (issue "portability")."""
-import gc
 import json
 import os
 import shutil
@@ -17,7 +16,6 @@ from linclf_torch.training.config import TrainConfig
 from linclf_torch.data.prepare import load_data
 from linclf_torch.errors import LinclfError
 from linclf_torch.runs.run import run
-from linclf_torch.cli.startup import imports_without_gc
 from helpers import ENV, ROOT
 
 
@@ -69,25 +67,6 @@ def test_version(capsys):
     assert e.value.code == 0 and capsys.readouterr().out.startswith("linclf_torch 0.")
 
 
-TRAIN_AND_REPORT_GC = """
-import gc, sys
-from linclf_torch.cli.parse import main
-code = main(["train", "--data-dir", sys.argv[1], "--out", sys.argv[2], "--epochs", "1", "--batch-size", "10",
-             "--no-verify", "--device", "cpu", "--no-progress"])
-print(code, gc.isenabled(), gc.get_freeze_count())
-"""
-
-
-def test_train_imports_torch_with_the_garbage_collector_paused_then_frozen(pickles, tmp_path):
-    """startup.py: the objects of torch's import are frozen out of the collector's sight (its
-    full collections walked them, 0.3 s each), and the collector runs again afterwards."""
-    done = subprocess.run([sys.executable, "-c", TRAIN_AND_REPORT_GC, str(pickles), str(tmp_path / "run")],
-                          capture_output=True, text=True, env=ENV, cwd=tmp_path)
-    code, enabled, frozen = done.stdout.splitlines()[-1].split()
-    assert (code, enabled) == ("0", "True"), done.stderr
-    assert int(frozen) > 100_000  # torch's modules, classes and functions (about 275,000 with torch 2.14)
-
-
 @pytest.mark.parametrize("argv, code, out, err", [
     (["--version"], 0, "linclf_torch 0.", ""),
     (["train", "--eta", "0"], 2, "", "linclf: error: --eta must be > 0"),
@@ -106,39 +85,6 @@ def test_the_command_loses_no_output(pickles, tmp_path, argv, code, out, err):
     assert out in done.stdout.replace(str(tmp_path) + os.sep, "") and err in done.stderr
     if code == 0 and argv[0] == "train":
         assert json.loads((tmp_path / "RUN" / "results.json").read_text())["status"] == "completed"
-
-
-RUN_FROM_PYTHON = """
-import gc, sys
-from linclf_torch.training.config import TrainConfig
-from linclf_torch.data.prepare import load_data
-from linclf_torch.runs.run import run
-data = load_data(sys.argv[1], verify=False, cache_dir=None)
-results, _ = run(TrainConfig(epochs=1, batch_size=10), data, out=sys.argv[2])
-print(results["status"], gc.isenabled(), gc.get_freeze_count())
-"""
-
-
-def test_the_library_leaves_the_garbage_collector_alone(pickles, tmp_path):
-    """Only the command freezes its imports: in a notebook or script that goes on, a frozen
-    object that later became cyclic garbage would never be collected."""
-    done = subprocess.run([sys.executable, "-c", RUN_FROM_PYTHON, str(pickles), str(tmp_path / "run")],
-                          capture_output=True, text=True, env=ENV, cwd=tmp_path)
-    assert done.stdout.splitlines()[-1] == "completed True 0", done.stderr
-    assert (tmp_path / "run" / "curves.png").is_file()  # matplotlib was imported, without a freeze
-
-
-def test_imports_without_gc_leaves_a_paused_collector_paused():
-    gc.disable()
-    try:
-        with imports_without_gc():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
-    with imports_without_gc():
-        assert not gc.isenabled()
-    assert gc.isenabled()
 
 
 def test_help_lists_the_choices_and_only_flags_the_command_takes():

@@ -123,11 +123,11 @@ def plant_exploit(path, marker, save=pickle.dump):
 
 
 def edited_checkpoint(box, edit):
-    """A copy of a good run's model.pt changed by edit(state) -> the evaluate command on it."""
+    """A copy of a good run's model.pt changed by edit(checkpoint) -> the evaluate command on it."""
     path = box.root / "model.pt"
-    state = torch.load(box.runs / "done" / "model.pt", weights_only=True)
-    edit(state)
-    torch.save(state, path)
+    checkpoint = torch.load(box.runs / "done" / "model.pt", weights_only=True)
+    edit(checkpoint)
+    torch.save(checkpoint, path)
     return box.evaluate(path)
 
 
@@ -318,9 +318,9 @@ def test_divergence_stops_keeps_the_last_finite_epoch_and_exits_3(runs, capsys):
     assert results["status"] == "diverged" and results["diverged_epoch"] == 4
     assert results["epochs_completed"] == 3 and results["final"] is None
     assert [r["epoch"] for r in results["history"]] == [1, 2, 3]
-    _, state = read_checkpoint(folder)
-    assert state["train_state"]["epoch"] == 3 and state["train_state"]["history"] == results["history"]
-    assert all(torch.isfinite(p).all() for p in state["params"].values())
+    _, checkpoint = read_checkpoint(folder)
+    assert checkpoint["train_state"]["epoch"] == 3 and checkpoint["train_state"]["history"] == results["history"]
+    assert all(torch.isfinite(p).all() for p in checkpoint["params"].values())
     assert (folder / "curves.png").exists() and not (folder / "weights.png").exists()
 
 
@@ -369,11 +369,11 @@ def interrupt_in_epoch(epoch, monkeypatch):
 
 def assert_same_run(a, b):
     """Bit for bit: every parameter, momentum buffer and the generator; the history exactly."""
-    _, sa = read_checkpoint(a)
-    _, sb = read_checkpoint(b)
-    for name in sa["params"]:
-        assert torch.equal(sa["params"][name], sb["params"][name]), name
-    ta, tb = sa["train_state"], sb["train_state"]
+    _, ca = read_checkpoint(a)
+    _, cb = read_checkpoint(b)
+    for name in ca["params"]:
+        assert torch.equal(ca["params"][name], cb["params"][name]), name
+    ta, tb = ca["train_state"], cb["train_state"]
     assert ta["optimizer"]["lr"] == tb["optimizer"]["lr"] and ta["schedule"] == tb["schedule"]
     assert ta["optimizer"]["buffers"].keys() == tb["optimizer"]["buffers"].keys()
     for name in ta["optimizer"]["buffers"]:

@@ -66,7 +66,7 @@ def train_command(args, configs):
             done, out = e.results["epochs_completed"], folder.path
             kept = (f"{out} keeps epoch {done}, marked interrupted; continue with `linclf train --resume {out}`"
                     if done else "no epoch was completed, nothing was written")
-            print(f"linclf: {Terminated.describe(e.signal)} during epoch {done + 1} of {cfg.epochs}: {kept}",
+            print(f"linclf: {Terminated.in_words(e.signal)} during epoch {done + 1} of {cfg.epochs}: {kept}",
                   file=sys.stderr)
             return Terminated.exit_code(e.signal)
     out = folder.path
@@ -115,12 +115,12 @@ def grid_command(args, configs):
 def evaluate_command(args, configs):
     set_threads(args.threads)
     device = resolve_device(args.device or "auto")
-    model, state = load_checkpoint(args.checkpoint, device)
-    data_dir, verify, download = data_source(args, recorded_source(state))
+    model, checkpoint = load_checkpoint(args.checkpoint, device)
+    data_dir, verify, download = data_source(args, recorded_source(checkpoint))
     raw = load_cifar10(data_dir, verify=verify, download=download, cache_dir=args.cache_dir or "auto")
-    X, y = prepare_test(state, raw, device)
+    X, y = prepare_test(checkpoint, raw, device)
     pred = model.predict(X)
-    K, classes = len(state["classes"]), state["classes"]
+    K, classes = len(checkpoint["classes"]), checkpoint["classes"]
     C = confusion_matrix(y, pred, K).tolist()
     print(f"test accuracy {accuracy(pred, y).item():.4f} on {len(y)} images")
     corner = "true \\ predicted"

@@ -11,7 +11,7 @@ the `script` decorator:
 
 `main(argv=None)` then parses the common flags (and the script's own), refuses an --out that
 already holds files before any work, sets --threads, and turns a mistake, a full disk,
-Ctrl-C or SIGTERM into one line and an exit code, as `linclf` does.
+Ctrl-C or SIGTERM into one line and an exit code, as `linclf` does (exits.exit_codes).
 """
 import argparse
 import functools
@@ -23,13 +23,13 @@ from pathlib import Path
 import torch
 
 from ..data.cifar import load_cifar10
-from .parse import Parser
+from .exits import exit_codes
+from .parse import Parser, add_data_flags
 from ..data.prepare import prepare, resolve_device
-from ..errors import LinclfError, Terminated
-from ..files import check_out_dir, os_error_message, save_figure, write_atomic
+from ..files import check_out_dir, save_figure, write_atomic
 from ..runs.results import env_info, write_results
 from ..figures.tables import pct
-from ..threads import add_threads_flag, set_threads
+from ..threads import set_threads
 
 
 class ScriptRun:
@@ -82,42 +82,26 @@ def script(name, doc, *flags, defaults=None):
             for flag, keywords in flags:
                 p.add_argument(flag, **keywords)
             p.set_defaults(**(defaults or {}))
-            previous = Terminated.handle()
-            try:
+            # Ctrl-C: the finished runs' results are in memory only
+            with exit_codes(p.prog, error_prefix="error", stopped_note="; no results were written") as ended:
                 args = p.parse_args(argv)
                 check_out_dir(args.out, args.overwrite)
                 set_threads(args.threads)
                 body(args, ScriptRun(args, shlex.join(["python", p.prog, *(sys.argv[1:] if argv is None else argv)])))
-            except LinclfError as e:
-                print(f"error: {' '.join(str(e).splitlines())}", file=sys.stderr)
-                return 2
-            except OSError as e:
-                print(f"error: {os_error_message(e)}", file=sys.stderr)
-                return 2
-            except KeyboardInterrupt as e:  # the finished runs' results are in memory only
-                stop = getattr(e, "signal", e)  # run.Interrupted carries the signal that stopped it
-                print(f"{p.prog}: {Terminated.describe(stop)}; no results were written", file=sys.stderr)
-                return Terminated.exit_code(stop)
-            finally:
-                Terminated.restore(previous)
-            return 0
+                return 0
+            return ended.code
         main.__doc__ = doc
         return main
     return make_main
 
 
 def add_common_flags(p, name):
-    p.add_argument("--data-dir", default="data", metavar="PATH", help="CIFAR-10 folder (see the README's Data section)")
-    p.add_argument("--no-verify", action="store_true", help="accept pickles that differ from the official ones")
-    p.add_argument("--cache-dir", metavar="PATH", help="where decoded images are cached (default: beside the data "
-                   "when that folder is writable, else ~/.cache/linclf_torch)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_data_flags(p, data_dir="data", device="auto")
     p.add_argument("--out", default=f"experiments/results/{name}", metavar="DIR",
                    help="output folder (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="a tiny run (a few epochs) to check that everything works")
-    add_threads_flag(p)
     p.add_argument("--no-progress", action="store_true")
 
 

@@ -13,11 +13,10 @@ import sys
 
 from .. import __version__
 from ..training.config import DATA_DIR, DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
-from ..errors import LinclfError, Terminated
-from ..files import os_error_message
-from .startup import imports_without_gc
+from ..errors import LinclfError
 from ..threads import add_threads_flag
 from ..yourgrad.usercode import parse_spec
+from .exits import exit_codes
 
 D = TrainConfig()
 
@@ -29,16 +28,23 @@ class Parser(argparse.ArgumentParser):
         raise LinclfError(f"{message} (see `{self.prog} --help`)")
 
 
-def add_data_flags(p, command):
-    data_default = {"train": f"{DATA_DIR}; with --resume, the run's", "grid": DATA_DIR,
-                    "evaluate": f"the one the run was trained on, else {DATA_DIR}"}[command]
-    p.add_argument("--data-dir", metavar="PATH", help="CIFAR-10 folder: official pickles, train/ and test/ image "
-                   f"folders, or empty to download (default: {data_default})")
+def add_data_flags(p, data_dir=None, device=None, *, data_default=None, resume=False):
+    """--data-dir, --cache-dir, --no-verify, --device and --threads: the data and where it runs, the
+    same flags for `linclf`, the scripts in experiments/ and the walk-through.
+
+    data_dir, device: the flags' defaults; None leaves them to the command (`linclf` tells a
+    flag from its default for --resume and fills in TrainConfig's). data_default: how --help
+    words --data-dir's default (default: data_dir). resume: --threads keeps a resumed run's.
+    """
+    p.add_argument("--data-dir", default=data_dir, metavar="PATH",
+                   help="CIFAR-10 folder: official pickles, train/ and test/ image folders, or empty to download "
+                   f"(default: {data_default or data_dir}; docs/data.md)")
     p.add_argument("--cache-dir", metavar="PATH", help="where decoded images are cached (default: beside the data "
-                   "when that folder is writable, else ~/.cache/linclf_torch)")
+                   "when that folder is writable, else ~/.cache/linclf_torch; docs/data.md)")
     p.add_argument("--no-verify", action="store_true", help="accept pickles whose checksums differ from the official ones")
-    p.add_argument("--device", choices=DEVICES, help=f"default: {D.device}, CUDA when PyTorch sees a GPU")
-    add_threads_flag(p, resume=command == "train")
+    p.add_argument("--device", default=device, choices=DEVICES,
+                   help=f"default: {D.device}, CUDA when PyTorch sees a GPU")
+    add_threads_flag(p, resume=resume)
 
 
 def add_run_flags(p, command):
@@ -47,7 +53,8 @@ def add_run_flags(p, command):
     A flag named after a TrainConfig field is None when not given, so that --resume can tell
     a flag from its default; config_from fills in TrainConfig's defaults.
     """
-    add_data_flags(p, command)
+    add_data_flags(p, data_default=DATA_DIR if command == "grid" else f"{DATA_DIR}; with --resume, the run's",
+                   resume=command == "train")
     many = command == "grid"
 
     def flag(name, help="", choices=None, **kw):
@@ -105,7 +112,7 @@ def parser():
 
     e = sub.add_parser("evaluate", help="accuracy and confusion matrix of a checkpoint on the test split")
     e.add_argument("checkpoint", help="model.pt from a run folder, or the folder")
-    add_data_flags(e, "evaluate")
+    add_data_flags(e, data_default=f"the one the run was trained on, else {DATA_DIR}")
 
     c = sub.add_parser("gradcheck", help="check your own gradient function against the library's, naming "
                        "known mistakes",
@@ -149,26 +156,12 @@ def validate(args):
 
 def main(argv=None):
     """Run one `linclf` command; returns its exit code (see the module docstring)."""
-    previous = Terminated.handle()
-    try:
+    with exit_codes("linclf") as ended:  # Ctrl-C or SIGTERM in an epoch loop: run_command reports its own
         args = parser().parse_args(argv)
         configs = validate(args)
-        with imports_without_gc():
-            from .commands import run_command  # torch and the library, from here on
+        from .commands import run_command  # torch and the library, from here on
         return run_command(args, configs)
-    except LinclfError as e:
-        print(f"linclf: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
-    except BrokenPipeError:  # `linclf ... | head`: the reader left; say nothing more
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python flushes stdout at exit)
-        return 128 + 13  # SIGPIPE
-    except OSError as e:  # a folder we may not read or write: an outside fact, not a bug to trace back
-        print(f"linclf: error: {os_error_message(e)}", file=sys.stderr)
-    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM outside an epoch loop (run() reports its own)
-        print(f"linclf: {Terminated.describe(e)}", file=sys.stderr)
-        return Terminated.exit_code(e)
-    finally:
-        Terminated.restore(previous)
-    return 2
+    return ended.code
 
 
 def command():

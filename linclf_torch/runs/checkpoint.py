@@ -18,10 +18,10 @@ from ..training.loop import build_model
 FORMAT = "linclf-checkpoint-1"
 
 
-def save_checkpoint(path, model, data, cfg, train_state=None, source=None):
-    """model.pt: parameters, preprocessing, config; train_state for --resume; source, the data
+def save_checkpoint(path, model, data, cfg, state=None, source=None):
+    """model.pt: parameters, preprocessing, config; state (a TrainState) for --resume; source, the data
     folder it was trained on ({"data_dir", "verify"}), which `linclf evaluate` uses by default."""
-    state = {
+    checkpoint = {
         "format": FORMAT,
         "config": asdict(cfg),
         "params": {k: v.cpu() for k, v in model.params.items()},
@@ -29,15 +29,15 @@ def save_checkpoint(path, model, data, cfg, train_state=None, source=None):
         "classes": list(data.classes),                   # the names of labels 0..K−1
         "image_shape": list(data.image_shape),
     }
-    if train_state is not None:
-        state["train_state"] = train_state.state_dict()
+    if state is not None:
+        checkpoint["train_state"] = state.state_dict()
     if source is not None:
-        state["data"] = dict(source)
-    write_atomic(path, lambda tmp: torch.save(state, tmp))
+        checkpoint["data"] = dict(source)
+    write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
 def read_checkpoint(path):
-    """-> (cfg, state): the TrainConfig and the saved dict, or a LinclfError saying what is wrong.
+    """-> (cfg, checkpoint): the TrainConfig and the saved dict, or a LinclfError saying what is wrong.
 
     path may be a run folder, which stands for its model.pt.
     """
@@ -46,72 +46,74 @@ def read_checkpoint(path):
         path = path / "model.pt"
     advice = "pass the model.pt of a run folder written by `linclf train`"
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise LinclfError(f"checkpoint {path} does not exist; {advice}") from None
     except Exception as e:  # truncated, not a torch file, or a pickle that names code to run
         raise LinclfError(f"{path} is not a readable linclf checkpoint ({type(e).__name__}); {advice}") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise LinclfError(f"{path} is not a linclf checkpoint (no '{FORMAT}' marker); {advice}")
     try:
-        cfg = TrainConfig.from_dict(state["config"])
-        if not (isinstance(state["params"], dict) and state["classes"]
-                and all(isinstance(c, str) for c in state["classes"])
-                and len(state["image_shape"]) == 3 and all(type(n) is int and n > 0 for n in state["image_shape"])
-                and all(isinstance(state[k], torch.Tensor)  # per pixel or per channel
-                        and state[k].shape in (tuple(state["image_shape"]), (state["image_shape"][0], 1, 1))
+        cfg = TrainConfig.from_dict(checkpoint["config"])
+        if not (isinstance(checkpoint["params"], dict) and checkpoint["classes"]
+                and all(isinstance(c, str) for c in checkpoint["classes"])
+                and len(checkpoint["image_shape"]) == 3
+                and all(type(n) is int and n > 0 for n in checkpoint["image_shape"])
+                and all(isinstance(checkpoint[k], torch.Tensor)  # per pixel or per channel
+                        and checkpoint[k].shape in (tuple(checkpoint["image_shape"]),
+                                                    (checkpoint["image_shape"][0], 1, 1))
                         for k in ("mean", "std"))):
             raise ValueError("params, classes, image_shape, mean or std")
     except (KeyError, TypeError, ValueError, AttributeError, LinclfError) as e:
         raise LinclfError(f"{path} is a damaged linclf checkpoint ({type(e).__name__}: {e}); {advice}") from None
-    state["path"] = str(path)  # for the messages of load_params and check_same_images
-    return cfg, state
+    checkpoint["path"] = str(path)  # for the messages of load_params and check_same_images
+    return cfg, checkpoint
 
 
 def load_checkpoint(path, device="cpu"):
-    """-> (model, state): the model rebuilt on `device`, and the saved dict."""
-    cfg, state = read_checkpoint(path)
-    K, d = len(state["classes"]), int(torch.tensor(state["image_shape"]).prod())
+    """-> (model, checkpoint): the model rebuilt on `device`, and the saved dict."""
+    cfg, checkpoint = read_checkpoint(path)
+    K, d = len(checkpoint["classes"]), int(torch.tensor(checkpoint["image_shape"]).prod())
     model = build_model(cfg, d, K, device)
-    load_params(model, state)
-    return model, state
+    load_params(model, checkpoint)
+    return model, checkpoint
 
 
-def load_params(model, state):
+def load_params(model, checkpoint):
     """Copy the checkpoint's parameters into `model`, refusing any of another name or shape."""
     for name, p in model.params.items():
-        saved = state["params"].get(name)
+        saved = checkpoint["params"].get(name)
         if not isinstance(saved, torch.Tensor) or saved.shape != p.shape:
-            raise LinclfError(f"{state['path']}: parameter {name} has shape "
+            raise LinclfError(f"{checkpoint['path']}: parameter {name} has shape "
                               f"{tuple(saved.shape) if isinstance(saved, torch.Tensor) else None}, "
                               f"expected {tuple(p.shape)}; the checkpoint is damaged or from another model")
         p.copy_(saved)
 
 
-def check_same_images(state, classes, image_shape):
+def check_same_images(checkpoint, classes, image_shape):
     """Refuse data whose classes or image shape differ from the checkpoint's."""
     advice = "use the data set the checkpoint was trained on"
-    if list(image_shape) != list(state["image_shape"]):
-        shape = "x".join(map(str, state["image_shape"]))
-        raise LinclfError(f"{state['path']} was trained on {shape} images, the data has "
+    if list(image_shape) != list(checkpoint["image_shape"]):
+        shape = "x".join(map(str, checkpoint["image_shape"]))
+        raise LinclfError(f"{checkpoint['path']} was trained on {shape} images, the data has "
                           f"{'x'.join(map(str, image_shape))} images: {advice}")
-    if list(classes) != list(state["classes"]):
-        raise LinclfError(f"{state['path']} was trained on the classes {', '.join(state['classes'])}; the data "
-                          f"has {', '.join(classes)}: {advice}")
+    if list(classes) != list(checkpoint["classes"]):
+        raise LinclfError(f"{checkpoint['path']} was trained on the classes {', '.join(checkpoint['classes'])}; "
+                          f"the data has {', '.join(classes)}: {advice}")
 
 
-def prepare_test(state, raw, device="cpu"):
+def prepare_test(checkpoint, raw, device="cpu"):
     """The test images of raw (cifar.Cifar10) preprocessed as for training the checkpoint: (X, y).
 
     The same select and features as data.prepare, from what the checkpoint stores: the
     class names in label order, the configured image size and the training mean and std.
     """
-    missing = [c for c in state["classes"] if c not in raw.classes]
+    missing = [c for c in checkpoint["classes"] if c not in raw.classes]
     if missing:
-        raise LinclfError(f"{state.get('path', 'the checkpoint')} was trained on the classes "
-                          f"{', '.join(state['classes'])}; the data has {', '.join(raw.classes)}: "
+        raise LinclfError(f"{checkpoint.get('path', 'the checkpoint')} was trained on the classes "
+                          f"{', '.join(checkpoint['classes'])}; the data has {', '.join(raw.classes)}: "
                           "use the data set the checkpoint was trained on")
-    raw = select(raw, state["classes"], state["config"].get("image_size"))
-    check_same_images(state, raw.classes, raw.test_images.shape[1:])
-    mean, std = state["mean"].to(device), state["std"].to(device)
+    raw = select(raw, checkpoint["classes"], checkpoint["config"].get("image_size"))
+    check_same_images(checkpoint, raw.classes, raw.test_images.shape[1:])
+    mean, std = checkpoint["mean"].to(device), checkpoint["std"].to(device)
     return features(raw.test_images.to(device), mean, std), raw.test_labels.to(device)  # (M, d), (M,)

@@ -45,8 +45,8 @@ def resume_config(folder, flags):
 
 def saved_epochs(checkpoint):
     """The number of epochs a run folder's checkpoint has completed, if it can be resumed."""
-    state = checkpoint.get("train_state")
-    epoch = state.get("epoch") if isinstance(state, dict) else None
+    train_state = checkpoint.get("train_state")
+    epoch = train_state.get("epoch") if isinstance(train_state, dict) else None
     if type(epoch) is not int or epoch < 1:
         raise LinclfError(f"{checkpoint['path']} holds parameters but no training state to resume from; "
                           "start a new run")

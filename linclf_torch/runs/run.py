@@ -28,7 +28,7 @@ class Interrupted(KeyboardInterrupt):
         self.results, self.signal = results, signal
 
 
-def describe(status, cfg, state, source=None, *, epochs=None, wall_time_s=None, final=None):
+def results_record(status, cfg, state, source=None, *, epochs=None, wall_time_s=None, final=None):
     """A run's results: status, epochs, config, history (of `epochs`, default all completed),
     final accuracies, training time and, when known, where the data came from."""
     epochs = state.epoch if epochs is None else epochs
@@ -61,33 +61,33 @@ def run(cfg, data, out=None, *, overwrite=False, progress=True, resume=None, sou
         return _run(cfg, data, folder, progress, resume, source)
 
 
-def _run(cfg, data, folder, progress, resume, source):
+def _run(cfg, data, folder, progress, checkpoint, source):
     device = data.X_train.device
     model = build_model(cfg, data.X_train.shape[1], len(data.classes), device)
     state = TrainState.start(model, cfg, device)
-    if resume is not None:
-        restore(model, state, resume, data)
+    if checkpoint is not None:
+        restore(model, state, checkpoint, data)
     env = env_info(device)
 
     def save_epoch(record):
-        folder.save_epoch(model, data, cfg, state, describe("running", cfg, state, source), env)
+        folder.save_epoch(model, data, cfg, state, results_record("running", cfg, state, source), env)
 
     try:
         train(model, data, cfg, progress=progress, state=state, on_epoch=None if folder is None else save_epoch)
     except KeyboardInterrupt as e:
         saved = folder.saved_state() if folder is not None else None
         if saved is None:  # nothing on disk: the epochs completed in memory
-            results = describe("interrupted", cfg, state, source)
+            results = results_record("interrupted", cfg, state, source)
         else:  # model.pt is the truth: the signal can land between its rename and results.json
-            results = describe("interrupted", cfg, state, source, epochs=saved["epoch"],
+            results = results_record("interrupted", cfg, state, source, epochs=saved["epoch"],
                                wall_time_s=saved["wall_time_s"])
             folder.interrupted(results, env)
         raise Interrupted({**results, "env": env}, e) from e
     completed = state.diverged_epoch is None
     if completed:
-        results = describe("completed", cfg, state, source, final=final_metrics(model, data, state.history))
+        results = results_record("completed", cfg, state, source, final=final_metrics(model, data, state.history))
     else:
-        results = describe("diverged", cfg, state, source)  # the cost is NaN or inf: nothing worth testing
+        results = results_record("diverged", cfg, state, source)  # the cost is NaN or inf: nothing worth testing
     if folder is not None:
         folder.finish(results, env, figures(completed, state.history, model, data, cfg))
     return {**results, "env": env}, model

@@ -55,7 +55,7 @@ def choices(key, n, K, loss, lam, layout):
 
 def diagnose(given, key, data, param, case, loss, layout, matches):
     """The first wrong variant of params[key]'s gradient that `given` matches: its mistakes, a
-    list of choices()' descriptions (describe() makes the sentence), or None when none matches.
+    list of choices()' descriptions (mistake_sentence() makes the sentence), or None when none matches.
 
     data: the data term of that gradient (data_term()[key]); param: params[key];
     matches(given, candidate) -> bool decides (yourgrad.py: to the precision a check accepts).
@@ -77,7 +77,7 @@ def diagnose(given, key, data, param, case, loss, layout, matches):
     return None
 
 
-def describe(param, words):
+def mistake_sentence(param, words):
     """The sentence for a gradient with these mistakes."""
     if words[-1] == "transposed":
         rest = words[:-1]

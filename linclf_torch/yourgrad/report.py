@@ -1,7 +1,7 @@
 """What yourgrad.check finds, and the table it prints: the reports' table, with the verdict and the mistakes."""
 from dataclasses import dataclass, field
 
-from .mistakes import describe
+from .mistakes import mistake_sentence
 
 TOL = 1e-6          # entry-wise max relative error: float64 precision (yourgrad.py says why)
 TOL_FLOAT32 = 1e-4  # norm-wise relative error: float32 precision
@@ -91,7 +91,7 @@ def findings(report, by_case):
         most = max((r.mistakes for _, r in failed if r.mistakes), key=len, default=[])
         for i, r in failed:
             if r.mistakes:
-                what = describe(param, most if set(most) >= set(r.mistakes) else r.mistakes)
+                what = mistake_sentence(param, most if set(most) >= set(r.mistakes) else r.mistakes)
             elif r.diagnosis:
                 what = r.diagnosis
             elif not r.finite:
