@@ -37,13 +37,13 @@ import sys
 import time
 from dataclasses import asdict, replace
 
-from linclf_torch.training.config import TrainConfig, expand_grid
 from linclf_torch.cli.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
+from linclf_torch.figures.plots import curves_rows, grid_heatmaps
+from linclf_torch.figures.tables import markdown_table, pct
 from linclf_torch.grid.search import grid_table, ranking, run_grid
 from linclf_torch.nn import accuracy
-from linclf_torch.figures.plots import curves_rows, grid_heatmaps
 from linclf_torch.runs.run import run
-from linclf_torch.figures.tables import markdown_table, pct
+from linclf_torch.training.config import TrainConfig, expand_grid
 
 GRID = {"eta": [0.001, 0.005, 0.01], "lam": [0.0, 0.001, 0.1, 1.0], "batch_size": [50, 100, 200]}
 DECAYS = {"none": "none", "step": "step:10:0.1", "plateau": "plateau:2:0.1"}

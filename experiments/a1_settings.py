@@ -27,11 +27,11 @@ ranged over 26.14–30.21%, median 28.33% (train 37.35–43.26%, validation 25.3
 import sys
 from dataclasses import replace
 
-from linclf_torch.training.config import TrainConfig
 from linclf_torch.cli.experiment import ACCURACY_HEADERS, accuracy_row, script
 from linclf_torch.figures.plots import curves_rows, weights_rows
-from linclf_torch.runs.run import run
 from linclf_torch.figures.tables import markdown_table
+from linclf_torch.runs.run import run
+from linclf_torch.training.config import TrainConfig
 
 SETTINGS = [(0.1, 0.0), (0.001, 0.0), (0.001, 0.1), (0.001, 1.0)]  # (eta, lam) of settings 1-4
 # The reports' numbers, on the original pickles (test: the range over the reports; train where given)

@@ -26,6 +26,7 @@ Every measurement is the median of --repeats runs after a short warm-up (1 epoch
 
 Evidence: docs/performance.md, "Speed of training" (device, threads, load, times, accuracies).
 """
+import functools
 import os
 import statistics
 import sys
@@ -36,14 +37,14 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from linclf_torch.data.cifar import CLASSES, Cifar10
-from linclf_torch.training.config import TrainConfig, expand_grid
-from linclf_torch.data.prepare import load_data, prepare, resolve_device
 from linclf_torch.cli.experiment import script
+from linclf_torch.data.cifar import CLASSES, Cifar10
+from linclf_torch.data.prepare import load_data, prepare, resolve_device
+from linclf_torch.figures.tables import markdown_table, pct
 from linclf_torch.grid.search import run_grid
 from linclf_torch.nn import accuracy
 from linclf_torch.runs.results import env_info
-from linclf_torch.figures.tables import markdown_table, pct
+from linclf_torch.training.config import TrainConfig, expand_grid
 from linclf_torch.training.loop import build_model, train
 
 GRID = {"eta": [0.001, 0.005, 0.01], "lam": [0.0, 0.001, 0.1, 1.0], "batch_size": [50, 100, 200]}
@@ -90,7 +91,7 @@ def autograd_run(cfg, data, loader=False):
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.eta)
     n, B = len(data.y_train), cfg.batch_size
     loader = DataLoader(TensorDataset(data.X_train, data.y_train), batch_size=B) if loader else None
-    for epoch in range(cfg.epochs):
+    for _ in range(cfg.epochs):
         batches = loader or ((data.X_train[i:i + B], data.y_train[i:i + B]) for i in range(0, n, B))
         for Xb, yb in batches:
             loss = F.cross_entropy(model(Xb), yb)
@@ -118,7 +119,7 @@ def floor_run(cfg, data):
     for _ in range(cfg.epochs):
         for i in range(0, n, B):
             Xb = X[i:i + B]                     # (B, d)
-            dW = (Xb @ W.T).T @ Xb              # (B, K) then (K, d): a step's two products
+            _dW = (Xb @ W.T).T @ Xb             # (B, K) then (K, d): a step's two products
         X @ W.T, data.X_val @ W.T               # the metrics' two
     return data.X_test @ W.T                    # and the test accuracy's
 
@@ -193,8 +194,8 @@ def main(args, exp):
         short = [replace(c, epochs=1) for c in configs]
         for key, batched, how in (("d_sequential", False, "one run after another"), ("d_batched", True, "batched")):
             label = f"grid of {len(configs)}, {how}"
-            timing, (best, val_accs) = timed(lambda: grid_run(configs, data, batched),
-                                             lambda: grid_run(short, data, batched), args.repeats, device)
+            timing, (best, val_accs) = timed(functools.partial(grid_run, configs, data, batched),
+                                             functools.partial(grid_run, short, data, batched), args.repeats, device)
             results["methods"][key] = {"label": label, **timing, "best_val_acc": best, "val_accs": val_accs}
             rows.append([key, label, f"{timing['median_s']:.2f} s", " ".join(f"{t:.2f}" for t in timing["times_s"]),
                          f"best val {pct(best)}"])

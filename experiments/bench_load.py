@@ -31,8 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from linclf_torch.data.prepare import resolve_device
 from linclf_torch.cli.experiment import script
+from linclf_torch.data.prepare import resolve_device
 from linclf_torch.figures.tables import markdown_table
 
 # One measurement in a fresh process: its peak RSS is the load's alone. Prints one JSON line.
@@ -136,9 +136,9 @@ def main(args, exp):
             for r in runs:  # the wait around training, run by run (the medians of wall and training mix runs)
                 r["rest_s"] = r["wall_s"] - r["training_s"]
             results[f"train_{epochs}"] = runs
-            rows.append([f"`linclf train --epochs {epochs}`: whole command / training", f"{median(runs, 'wall_s'):.2f} s",
-                         f"{median(runs, 'cpu_s'):.2f} s", "", f"training {median(runs, 'training_s'):.2f} s, the rest "
-                         f"{median(runs, 'rest_s'):.2f} s"])
+            rows.append([f"`linclf train --epochs {epochs}`: whole command / training",
+                         f"{median(runs, 'wall_s'):.2f} s", f"{median(runs, 'cpu_s'):.2f} s", "",
+                         f"training {median(runs, 'training_s'):.2f} s, the rest {median(runs, 'rest_s'):.2f} s"])
             print(f"train {epochs} epochs: {median(runs, 'wall_s'):.2f} s wall, "
                   f"{median(runs, 'training_s'):.2f} s training", file=sys.stderr)
     finally:

@@ -29,12 +29,12 @@ calibrated: its ECE is twice CE's, its confidence is below its accuracy in most 
 import sys
 from dataclasses import replace
 
-from linclf_torch.figures.calibration import calibration, summary
 from linclf_torch.cli.experiment import ACCURACY_HEADERS, N_VAL_FLAG, accuracy_row, script
+from linclf_torch.figures.calibration import calibration, summary
 from linclf_torch.figures.plots import curves_rows, probability_histograms, reliability_diagrams
+from linclf_torch.figures.tables import markdown_table, pct
 from linclf_torch.runs.run import run
 from linclf_torch.training.config import TrainConfig
-from linclf_torch.figures.tables import markdown_table, pct
 
 N_BINS = 15
 
@@ -63,7 +63,8 @@ def main(args, exp):
             variants.append(("MBCE, confidence σ/Σσ", normalised))
         for label, s in variants:
             rows.append([label, cfg.eta, cfg.lam, *accuracy_row(results["final"]), pct(s["ece"]),
-                         pct(s["mean_confidence_wrong"]), pct(s["mean_confidence_correct"]), pct(s["mean_p_true_wrong"])])
+                         pct(s["mean_confidence_wrong"]), pct(s["mean_confidence_correct"]),
+                         pct(s["mean_p_true_wrong"])])
         runs[name] = results
     table = markdown_table(["loss", "eta", "lam", *ACCURACY_HEADERS, f"ECE ({N_BINS} bins)", "mean conf. when wrong",
                             "mean conf. when right", "mean p(true class) when wrong"], rows)

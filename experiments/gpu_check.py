@@ -45,15 +45,15 @@ from pathlib import Path
 
 import torch
 
-from linclf_torch.training.config import TrainConfig, expand_grid
 from linclf_torch.data.prepare import prepare
 from linclf_torch.errors import LinclfError, Terminated
+from linclf_torch.figures.tables import markdown_table
 from linclf_torch.files import check_out_dir, save_json, write_atomic
 from linclf_torch.runs.results import env_info
-from linclf_torch.training.state import TrainState
-from linclf_torch.figures.tables import markdown_table
 from linclf_torch.threads import add_threads_flag, set_threads
+from linclf_torch.training.config import TrainConfig, expand_grid
 from linclf_torch.training.loop import build_model, epoch_runner, train
+from linclf_torch.training.state import TrainState
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("bench", Path(__file__).with_name("bench.py"))
@@ -359,7 +359,7 @@ def body(args, out):
             log(args, f"{stage} ...")
             try:
                 results["stages"][stage] = {"status": "done", **stages[stage]()}
-            except Exception:  # a bug in one stage must not cost the others their GPU time
+            except Exception:  # noqa: BLE001 (a bug in one stage must not cost the others their GPU time)
                 results["stages"][stage] = {"status": "crashed", "error": traceback.format_exc()[-4000:]}
             save()
             log(args, f"{stage}: {results['stages'][stage]['status']}, met: {results['stages'][stage].get('met')}")

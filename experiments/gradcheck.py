@@ -35,10 +35,10 @@ import sys
 import torch
 
 from linclf_torch.cli.experiment import script
+from linclf_torch.figures.tables import markdown_table
 from linclf_torch.nn.gradcheck import gradient_errors
 from linclf_torch.nn.models import LinearClassifier
 from linclf_torch.progress import bar as progress_bar
-from linclf_torch.figures.tables import markdown_table
 
 CASES = [(3, 10), (100, 500)]        # (n, d)
 QUICK_CASES = [(3, 10), (10, 20)]

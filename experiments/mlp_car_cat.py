@@ -22,12 +22,12 @@ best validation accuracy picks the one model evaluated on test, once.
 """
 from dataclasses import asdict, replace
 
-from linclf_torch.data.prepare import prepare, resolve_device, select
 from linclf_torch.cli.experiment import script
-from linclf_torch.grid.search import ranking, run_grid
-from linclf_torch.nn import accuracy
+from linclf_torch.data.prepare import prepare, resolve_device, select
 from linclf_torch.figures.plots import confusion_figure, histories_figure
 from linclf_torch.figures.tables import markdown_table, pct
+from linclf_torch.grid.search import ranking, run_grid
+from linclf_torch.nn import accuracy
 from linclf_torch.training.config import TrainConfig
 from linclf_torch.training.loop import confusion_matrix
 

@@ -40,17 +40,17 @@ from matplotlib.figure import Figure
 
 from linclf_torch.cli.exits import exit_codes
 from linclf_torch.cli.parse import Parser, add_data_flags
-from linclf_torch.figures.calibration import calibration, summary
 from linclf_torch.data.cifar import load_cifar10
-from linclf_torch.training.config import TrainConfig
 from linclf_torch.data.prepare import prepare, resolve_device
+from linclf_torch.figures.calibration import calibration, summary
+from linclf_torch.figures.plots import accuracy_figure, curves_figure, probability_histograms, weights_figure
 from linclf_torch.files import check_out_dir, save_figure, save_json
 from linclf_torch.nn.gradcheck import gradient_errors, max_rel_error
 from linclf_torch.nn.models import LinearClassifier
-from linclf_torch.yourgrad.check import check
-from linclf_torch.figures.plots import accuracy_figure, curves_figure, probability_histograms, weights_figure
 from linclf_torch.runs.run import env_info, run
 from linclf_torch.threads import set_threads
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.yourgrad.check import check
 
 START = time.perf_counter()
 IN_NOTEBOOK = "ipykernel" in sys.modules  # Jupyter, VS Code's interactive window
@@ -70,8 +70,9 @@ def stops():
     """A mistake (a bad flag, no data, ...), a full disk or Ctrl-C as one line and an exit code
     (linclf_torch/cli/exits.py). A notebook has no command line: there the line says where its
     flags come from."""
-    hint = (f" (in a notebook the flags come from WALKTHROUGH_ARGS, now {os.environ.get('WALKTHROUGH_ARGS', '')!r}: "
-            "run `%env WALKTHROUGH_ARGS=--data-dir PATH` in a cell, then the cells from the top)" if IN_NOTEBOOK else "")
+    now = os.environ.get("WALKTHROUGH_ARGS", "")
+    hint = (f" (in a notebook the flags come from WALKTHROUGH_ARGS, now {now!r}: run "
+            "`%env WALKTHROUGH_ARGS=--data-dir PATH` in a cell, then the cells from the top)" if IN_NOTEBOOK else "")
     return exit_codes(parser.prog, error_prefix="error", hint=hint)
 
 

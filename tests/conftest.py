@@ -5,7 +5,6 @@ import torch
 
 from synthetic import write_pickles
 
-
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
 
 # (test, parameter, max relative error) rows, printed at the end of `pytest -v`: what the reports

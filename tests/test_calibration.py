@@ -6,8 +6,8 @@ rel = 1e-6 is far above the few roundings of softmax/sigmoid on 4 scores."""
 import pytest
 import torch
 
-from linclf_torch.figures.calibration import calibration, probabilities, reliability, summary
 from linclf_torch.errors import LinclfError
+from linclf_torch.figures.calibration import calibration, probabilities, reliability, summary
 
 
 def loop_ece(confidence, correct, n_bins):

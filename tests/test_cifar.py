@@ -19,11 +19,11 @@ import torchvision.datasets.utils
 from PIL import Image
 from torchvision.datasets import CIFAR10
 
+from helpers import Exploit
 from linclf_torch.data import cifar, imagefolder
 from linclf_torch.data.cifar import CLASSES, load_cifar10
 from linclf_torch.errors import LinclfError
 from synthetic import write_image, write_image_folder, write_pickles
-from helpers import Exploit
 
 
 def read_written(folder, name):
@@ -78,7 +78,7 @@ def test_md5_check_rejects_unofficial_files_unless_told_not_to(tmp_path, monkeyp
 def test_md5_table_is_torchvisions():
     expected = dict(CIFAR10.train_list + CIFAR10.test_list)
     expected[CIFAR10.meta["filename"]] = CIFAR10.meta["md5"]
-    assert cifar._MD5 == expected
+    assert expected == cifar._MD5
 
 
 def test_pickles_load_without_numpy(tmp_path, monkeypatch):

@@ -12,9 +12,10 @@ import torch
 from linclf_torch.cli.parse import main
 from linclf_torch.data import cache
 from linclf_torch.errors import LinclfError
+from linclf_torch.figures.plots import curves_figure
+from linclf_torch.files import save_figure
 from linclf_torch.runs.checkpoint import load_checkpoint
-from linclf_torch.runs.folder import draw
-from synthetic import write_image_folder, write_pickles
+from synthetic import write_image_folder
 
 HISTORY_KEYS = {"epoch", "eta", "train_loss", "train_cost", "train_acc", "val_loss", "val_cost", "val_acc"}
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -72,7 +73,7 @@ def test_a_figure_that_cannot_be_written_is_a_one_line_error(tmp_path):
     history = [{"epoch": e, "train_loss": 2.0 / e, "val_loss": 2.1 / e, "train_cost": 2.2 / e, "val_cost": 2.3 / e,
                 "train_acc": 0.3 + e / 100, "val_acc": 0.28 + e / 100} for e in range(1, 3)]
     with pytest.raises(LinclfError) as e:
-        draw(missing, {"curves": ("curves_figure", (history,), {"title": "CE"})})
+        save_figure(missing / "curves.png", curves_figure(history, title="CE"))
     assert "\n" not in str(e.value) and str(e.value).startswith(f"cannot write {missing / 'curves.png'}: ")
 
 

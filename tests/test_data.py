@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from linclf_torch.runs.checkpoint import prepare_test
 from linclf_torch.data.cifar import load_cifar10
 from linclf_torch.data.prepare import prepare, select, split_indices
 from linclf_torch.errors import LinclfError
+from linclf_torch.runs.checkpoint import prepare_test
 from synthetic import write_pickles
 
 

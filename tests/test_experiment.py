@@ -1,6 +1,6 @@
 """The scaffolding every experiment script uses."""
-from linclf_torch.errors import LinclfError
 from linclf_torch.cli.experiment import script
+from linclf_torch.errors import LinclfError
 from linclf_torch.figures.tables import markdown_table, pct
 
 

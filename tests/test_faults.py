@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers import ENV
 from linclf_torch import files, threads
-
+from linclf_torch.cli.parse import main
 from linclf_torch.runs import checkpoint
 from linclf_torch.runs.checkpoint import read_checkpoint
-from linclf_torch.cli.parse import main
 from linclf_torch.runs.folder import RunFolder
-from helpers import ENV
 
 TORCH_FULL_DISK = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534")
 

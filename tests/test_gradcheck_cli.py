@@ -11,7 +11,6 @@ from helpers import ENV, ROOT
 from linclf_torch.cli.parse import main
 from linclf_torch.yourgrad.report import TOL
 
-
 RIGHT = """
 def grads(X, y, W, b, lam):
     n = X.shape[0]

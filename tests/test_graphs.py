@@ -11,13 +11,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-from linclf_torch.training.config import TrainConfig
 from linclf_torch.data.prepare import Data
-from linclf_torch.training.graphs import GraphedEpoch
-from linclf_torch.nn import SGD
 from linclf_torch.grid.stacked import StackedClassifier, StackedSGD
-from linclf_torch.training.state import TrainState
+from linclf_torch.nn import SGD
+from linclf_torch.training.config import TrainConfig
+from linclf_torch.training.graphs import GraphedEpoch
 from linclf_torch.training.loop import build_model, epoch_runner, train, train_epoch
+from linclf_torch.training.state import TrainState
 
 D, K = 12, 3
 # n = 50 in batches of 7: 7 full batches and a last one of 1

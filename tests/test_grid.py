@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from linclf_torch.cli.parse import main
-from linclf_torch.training.config import TrainConfig, expand_grid
 from linclf_torch.data.prepare import load_data
 from linclf_torch.grid.search import grid_table, group_configs, ranking, run_grid, write_grid
-from linclf_torch.nn import accuracy
 from linclf_torch.grid.stacked import StackedClassifier, StackedSGD
+from linclf_torch.nn import accuracy
+from linclf_torch.training.config import TrainConfig, expand_grid
 from linclf_torch.training.loop import build_model, train_epoch
 
 BASE = TrainConfig(epochs=2, batch_size=10, device="cpu")

@@ -5,13 +5,12 @@ import math
 import pytest
 import torch
 
-from linclf_torch.runs.checkpoint import load_checkpoint, read_checkpoint
 from linclf_torch.cli.parse import main
 from linclf_torch.data.prepare import load_data
+from linclf_torch.runs.checkpoint import load_checkpoint, read_checkpoint
 from linclf_torch.runs.run import run
 from linclf_torch.training.config import TrainConfig
 from linclf_torch.training.loop import build_model
-
 
 PICKLES_PER_BATCH = 40  # the conftest's pickles fixture: images per batch
 

@@ -12,9 +12,9 @@ import torch.nn.functional as F
 
 from helpers import assert_close
 from linclf_torch.data.prepare import Data
-from linclf_torch.training.config import TrainConfig
 from linclf_torch.nn.optim import SGD
 from linclf_torch.training.batches import batches, draw_epoch
+from linclf_torch.training.config import TrainConfig
 from linclf_torch.training.loop import build_model, train
 
 # (lr, momentum, weight_decay, dampening, nesterov): INF265's five models, then momentum

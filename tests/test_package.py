@@ -104,7 +104,7 @@ def test_imports_run_down_the_floors():
 def test_the_graph_sees_function_level_and_relative_imports():
     graph = import_graph()
     assert "linclf_torch.cli.commands" in graph["linclf_torch.cli.parse"]  # inside main()
-    assert "linclf_torch.figures.plots" in graph["linclf_torch.runs.folder"]  # from ..figures import plots
+    assert "linclf_torch.figures.plots" in graph["linclf_torch.runs.run"]  # from ..figures.plots import ... in figures()
     assert "linclf_torch.data" in graph["linclf_torch.training.config"]  # from ..data import SPLITS
 
 

@@ -10,13 +10,13 @@ import pytest
 import torch
 import torchvision.datasets.utils
 
+from helpers import ENV, ROOT
 from linclf_torch import threads
 from linclf_torch.cli.parse import main, parser
-from linclf_torch.training.config import TrainConfig
 from linclf_torch.data.prepare import load_data
 from linclf_torch.errors import LinclfError
 from linclf_torch.runs.run import run
-from helpers import ENV, ROOT
+from linclf_torch.training.config import TrainConfig
 
 
 def train(data_dir, out, *extra):

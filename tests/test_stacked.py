@@ -7,11 +7,18 @@ import pytest
 import torch
 
 from helpers import assert_close
+from linclf_torch.grid.stacked import (
+    StackedClassifier,
+    StackedSGD,
+    batched_linear_backward,
+    batched_linear_forward,
+    loss_runs,
+    wide_linear_backward,
+    wide_linear_forward,
+)
 from linclf_torch.nn.losses import LOSSES
 from linclf_torch.nn.models import LinearClassifier, MLPClassifier
 from linclf_torch.nn.optim import SGD
-from linclf_torch.grid.stacked import (StackedClassifier, StackedSGD, batched_linear_backward, batched_linear_forward,
-                                  loss_runs, wide_linear_backward, wide_linear_forward)
 
 # the losses of G = 4 configurations: each loss one slice, as grid/search.py sorts them
 LOSS_NAMES = ["ce", "ce", "mbce", "mbce"]

@@ -5,14 +5,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-from linclf_torch.training.config import TrainConfig, parse_decay
 from linclf_torch.data.prepare import load_data
 from linclf_torch.errors import LinclfError
 from linclf_torch.nn.schedules import PlateauDecay, StepDecay
 from linclf_torch.runs.run import run
 from linclf_torch.training.batches import batches, draw_epoch
+from linclf_torch.training.config import TrainConfig, parse_decay
 from linclf_torch.training.loop import build_model, train
-
 
 PICKLES_PER_BATCH = 50  # the conftest's pickles fixture: images per batch
 

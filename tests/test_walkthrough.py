@@ -53,7 +53,7 @@ def test_the_walkthrough_runs_as_a_notebook(tmp_path, monkeypatch, notebook, thr
     kinds = cells(SCRIPT.read_text())
     assert kinds[0][0] == "code" and sum(k == "markdown" for k, _ in kinds) >= 8 and len(kinds) >= 18
     namespace = {"__name__": "__main__"}  # a notebook has no __file__
-    for kind, code in kinds:
+    for _kind, code in kinds:
         exec(compile(code, str(SCRIPT), "exec"), namespace)
 
     out = tmp_path / "experiments" / "results" / "walkthrough"
@@ -93,7 +93,7 @@ def test_in_a_notebook_a_missing_data_folder_names_walkthrough_args(tmp_path, mo
     monkeypatch.setenv("WALKTHROUGH_ARGS", f"--data-dir {tmp_path / 'absent'} --cache-dir {tmp_path / 'cache'}")
     namespace = {"__name__": "__main__"}
     with pytest.raises(SystemExit) as e:
-        for kind, code in cells(SCRIPT.read_text()):
+        for _kind, code in cells(SCRIPT.read_text()):
             exec(compile(code, str(SCRIPT), "exec"), namespace)
     assert e.value.code == 2
     err = capsys.readouterr().err

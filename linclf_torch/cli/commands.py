@@ -7,16 +7,16 @@ import sys
 import time
 from pathlib import Path
 
-from ..runs.checkpoint import load_checkpoint, prepare_test
 from ..data.cifar import load_cifar10
-from ..training.config import DATA_DIR, SWEPT, given
 from ..data.prepare import load_data, resolve_device
 from ..errors import LinclfError, Terminated
 from ..nn import accuracy
+from ..runs.checkpoint import load_checkpoint, prepare_test
+from ..runs.folder import RunFolder
 from ..runs.resume import recorded_source, resume_config, resume_threads
 from ..runs.run import Interrupted, run
-from ..runs.folder import RunFolder
 from ..threads import set_threads
+from ..training.config import DATA_DIR, SWEPT, given
 from ..training.loop import confusion_matrix
 
 

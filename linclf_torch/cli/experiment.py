@@ -23,13 +23,13 @@ from pathlib import Path
 import torch
 
 from ..data.cifar import load_cifar10
-from .exits import exit_codes
-from .parse import Parser, add_data_flags
 from ..data.prepare import prepare, resolve_device
+from ..figures.tables import pct
 from ..files import check_out_dir, save_figure, write_atomic
 from ..runs.results import env_info, write_results
-from ..figures.tables import pct
 from ..threads import set_threads
+from .exits import exit_codes
+from .parse import Parser, add_data_flags
 
 
 class ScriptRun:
@@ -45,7 +45,7 @@ class ScriptRun:
         return load_cifar10(a.data_dir, verify=not a.no_verify, cache_dir=a.cache_dir or "auto",
                             progress=not a.no_progress)
 
-    @functools.cache
+    @functools.cache  # noqa: B019 (one ScriptRun per script run: its cache lives as long as the script)
     def data(self, split="a1", n_val=1000, flip=False, dtype=torch.float32):
         """A split prepared once on --device (data.prepare), however often asked for."""
         return prepare(self.raw, split=split, n_val=n_val, flip=flip, device=resolve_device(self.args.device),

@@ -12,9 +12,21 @@ import os
 import sys
 
 from .. import __version__
-from ..training.config import DATA_DIR, DEVICES, DTYPES, LOSSES, MODELS, NORMALIZE, SPLITS, SWEPT, TrainConfig, expand_grid, given
 from ..errors import LinclfError
 from ..threads import add_threads_flag
+from ..training.config import (
+    DATA_DIR,
+    DEVICES,
+    DTYPES,
+    LOSSES,
+    MODELS,
+    NORMALIZE,
+    SPLITS,
+    SWEPT,
+    TrainConfig,
+    expand_grid,
+    given,
+)
 from ..yourgrad.usercode import parse_spec
 from .exits import exit_codes
 
@@ -41,7 +53,8 @@ def add_data_flags(p, data_dir=None, device=None, *, data_default=None, resume=F
                    f"(default: {data_default or data_dir}; docs/data.md)")
     p.add_argument("--cache-dir", metavar="PATH", help="where decoded images are cached (default: beside the data "
                    "when that folder is writable, else ~/.cache/linclf_torch; docs/data.md)")
-    p.add_argument("--no-verify", action="store_true", help="accept pickles whose checksums differ from the official ones")
+    p.add_argument("--no-verify", action="store_true",
+                   help="accept pickles whose checksums differ from the official ones")
     p.add_argument("--device", default=device, choices=DEVICES,
                    help=f"default: {D.device}, CUDA when PyTorch sees a GPU")
     add_threads_flag(p, resume=resume)
@@ -147,11 +160,13 @@ def validate(args):
         return parse_spec(args.function)
     if args.command == "train" and args.resume is not None:
         if args.out is not None:
-            raise LinclfError(f"--resume continues in {args.resume} itself; drop --out (copy the folder first to fork it)")
+            raise LinclfError(f"--resume continues in {args.resume} itself; drop --out "
+                              "(copy the folder first to fork it)")
         return None
     if args.command == "grid" and args.top < 1:
         raise LinclfError(f"--top must be ≥ 1 (got {args.top})")
-    return expand_grid(config_from(args), **{k: v for k, v in given(args).items() if k in SWEPT and isinstance(v, list)})
+    swept = {k: v for k, v in given(args).items() if k in SWEPT and isinstance(v, list)}
+    return expand_grid(config_from(args), **swept)
 
 
 def main(argv=None):

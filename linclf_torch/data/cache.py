@@ -138,7 +138,7 @@ def read(path: Path):
     """
     try:
         return torch.load(path, weights_only=True, mmap=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 (whatever a damaged file makes torch.load raise: rebuilt from the data)
         return None
 
 

@@ -133,7 +133,8 @@ def _half_of_an_image_folder(root: Path) -> str | None:
     classes = sorted(p.name for p in root.iterdir() if p.name in CLASSES and p.is_dir()) if root.is_dir() else []
     if not classes:
         return None
-    held = f"no CIFAR-10 found: '{root}' holds class folders ({', '.join(classes[:3])}{', ...' if len(classes) > 3 else ''})"
+    some = ", ".join(classes[:3]) + (", ..." if len(classes) > 3 else "")
+    held = f"no CIFAR-10 found: '{root}' holds class folders ({some})"
     if root.name in ("train", "test"):
         return (f"{held}: it looks like the {root.name}/ half of an image folder: pass its parent, "
                 f"'{root.absolute().parent}', as --data-dir (data_dir from Python)")

@@ -26,7 +26,8 @@ def image_decoder():
         from importlib.metadata import version
         raise LinclfError(f"torchvision {version('torchvision')} has no image decoder (torchvision's image decoding "
                           "is deprecated since 0.29): install a torchvision that decodes images (0.16 to 0.29 do), "
-                          "or use the official CIFAR-10 pickles (cifar-10-batches-py/), which need no decoding") from None
+                          "or use the official CIFAR-10 pickles (cifar-10-batches-py/), which need no decoding"
+                          ) from None
 
     def decode(data: bytearray) -> torch.Tensor:
         return decode_image(torch.frombuffer(data, dtype=torch.uint8), mode=ImageReadMode.RGB)

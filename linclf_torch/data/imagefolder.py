@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 
 from ..errors import LinclfError
-from .imagedecode import decode_file, image_decoder
 from ..progress import bar as progress_bar
 from ..threads import usable_cores
+from .imagedecode import decode_file, image_decoder
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 BLOCK = 256  # files per task of the decoding threads

@@ -22,9 +22,9 @@ from functools import cached_property
 
 import torch
 
+from ..errors import LinclfError
 from . import SPLITS
 from .cifar import load_cifar10
-from ..errors import LinclfError
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 The three figures every `linclf train` draws (curves, accuracy, weights) have fixed margins,
 not a layout engine: matplotlib's constrained layout solves the layout again at every draw,
-and took most of the 1.5 s those figures cost (0.4 s without it). This module never imports
-torch, so that the command's painter process (painter.py) starts in a second: tensors are
-read through their own methods, pixels computed with numpy, matplotlib's array library.
+and took most of the 1.5 s those figures cost (0.4 s without it). Tensors are read through
+their own methods (host_array) and pixels computed with numpy, matplotlib's own array
+library, which comes with it.
 """
 import numpy as np
 from matplotlib.figure import Figure
@@ -223,7 +223,8 @@ def reliability_diagrams(panels):
         centers = [(m + 0.5) / M for m in full]
         acc, conf = [b["accuracy"][m] for m in full], [b["confidence"][m] for m in full]
         ax.bar(centers, acc, width=1 / M, edgecolor="k", linewidth=0.5, label="accuracy in the bin")
-        ax.plot(centers, conf, "_", color="tab:red", markersize=10, markeredgewidth=2, label="mean confidence in the bin")
+        ax.plot(centers, conf, "_", color="tab:red", markersize=10, markeredgewidth=2,
+                label="mean confidence in the bin")
         ax.plot([0, 1], [0, 1], "k--", linewidth=1)
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
                title=f"{title}: ECE {100 * s['ece']:.2f}%")

@@ -17,17 +17,16 @@ from pathlib import Path
 
 import torch
 
-from ..runs.checkpoint import save_checkpoint
-from ..training.config import TrainConfig
+from ..figures.tables import markdown_table, pct
 from ..files import save_figure, write_atomic
 from ..nn import accuracy
 from ..progress import bar as progress_bar
+from ..runs.checkpoint import save_checkpoint
 from ..runs.results import env_info, write_results
-from .stacked import PerConfig, StackedClassifier, StackedSGD
-from ..training.state import TrainState
-from ..figures.tables import markdown_table, pct
+from ..training.config import TrainConfig
 from ..training.loop import build_model, check_data, epoch_metrics, epoch_runner, finite, train
-
+from ..training.state import TrainState
+from .stacked import PerConfig, StackedClassifier, StackedSGD
 
 # What configurations of one group must share; eta, lam, decay and loss may differ.
 GROUP_FIELDS = ("model", "hidden", "batch_size", "epochs", "shuffle", "flip", "momentum",

@@ -14,3 +14,5 @@ Checking a student's own gradient builds on it in linclf_torch/yourgrad/.
 from .gradcheck import check_model_gradients, gradient_errors
 from .models import LinearClassifier, MLPClassifier, accuracy
 from .optim import SGD
+
+__all__ = ["LinearClassifier", "MLPClassifier", "SGD", "accuracy", "check_model_gradients", "gradient_errors"]

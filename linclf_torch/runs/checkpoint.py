@@ -49,7 +49,7 @@ def read_checkpoint(path):
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise LinclfError(f"checkpoint {path} does not exist; {advice}") from None
-    except Exception as e:  # truncated, not a torch file, or a pickle that names code to run
+    except Exception as e:  # noqa: BLE001 (truncated, not a torch file, or a pickle that names code to run
         raise LinclfError(f"{path} is not a readable linclf checkpoint ({type(e).__name__}); {advice}") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise LinclfError(f"{path} is not a linclf checkpoint (no '{FORMAT}' marker); {advice}")

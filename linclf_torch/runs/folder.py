@@ -17,9 +17,9 @@ last completed epoch: `linclf train --resume` continues from it.
 import os
 from pathlib import Path
 
-from .checkpoint import read_checkpoint, save_checkpoint
 from ..errors import LinclfError
 from ..files import check_out_dir, save_figure
+from .checkpoint import read_checkpoint, save_checkpoint
 from .results import write_results
 
 OUTPUTS = ("results.json", "model.pt", "curves.png", "accuracy.png", "weights.png")
@@ -35,7 +35,8 @@ class RunFolder:
 
     def open(self):
         if self.resuming and not self.path.is_dir():
-            raise LinclfError(f"--resume {self.path} is not a folder; pass the --out folder of an earlier `linclf train`")
+            raise LinclfError(f"--resume {self.path} is not a folder; "
+                              "pass the --out folder of an earlier `linclf train`")
         if not self.resuming:
             check_out_dir(self.path, self.overwrite)
         missing = [p for p in (self.path, *self.path.parents) if not p.exists()]
@@ -86,17 +87,11 @@ class RunFolder:
             write_results(self.path, results, env)
 
     def finish(self, results, env, figures):
-        """results.json of a run that has ended, then its figures (run.figures)."""
+        """results.json of a run that has ended, then its figures {name: Figure} as name.png."""
         self.claim()
         write_results(self.path, results, env)
-        draw(self.path, figures)
-
-
-def draw(folder, figures):
-    """Draw and save {name: (plots function name, args, kwargs)} as folder/<name>.png."""
-    from ..figures import plots  # matplotlib: only when drawing
-    for name, (function, args, kwargs) in figures.items():
-        save_figure(folder / f"{name}.png", getattr(plots, function)(*args, **kwargs))
+        for name, fig in figures.items():
+            save_figure(self.path / f"{name}.png", fig)
 
 
 def lock_folder(path):

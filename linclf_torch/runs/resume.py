@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import check_same_images, load_params, read_checkpoint
 from ..errors import LinclfError
+from .checkpoint import check_same_images, load_params, read_checkpoint
 
 
 def resume_config(folder, flags):

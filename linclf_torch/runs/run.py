@@ -12,11 +12,11 @@ progress. results.json's "status" says how the run stands:
 from dataclasses import asdict
 
 from ..nn import accuracy
+from ..training.loop import build_model, train
+from ..training.state import TrainState
+from .folder import RunFolder
 from .results import env_info
 from .resume import restore
-from .folder import RunFolder
-from ..training.state import TrainState
-from ..training.loop import build_model, train
 
 
 class Interrupted(KeyboardInterrupt):
@@ -94,14 +94,13 @@ def _run(cfg, data, folder, progress, checkpoint, source):
 
 
 def figures(completed, history, model, data, cfg):
-    """The run's figures, as folder.draw takes them: name -> (plots function, args, kwargs).
-    Loss/cost and accuracy curves; a linear model's class templates, once completed."""
+    """The run's figures, name -> matplotlib Figure: loss/cost and accuracy curves; a linear
+    model's class templates, once completed."""
     if not history:
         return {}
+    from ..figures.plots import accuracy_figure, curves_figure, weights_figure  # matplotlib: only now
     title = f"{cfg.loss.upper()}, η = {cfg.eta:g}, λ = {cfg.lam:g}, batch size {cfg.batch_size}"
-    drawn = {"curves": ("curves_figure", (history,), {"title": title}),
-             "accuracy": ("accuracy_figure", (history,), {"title": title})}
-    if completed and "W" in model.params:  # W as an array, as plots.py takes it
-        drawn["weights"] = ("weights_figure", (model.params["W"].double().cpu().numpy(), data.classes,
-                                               data.image_shape), {"title": title})
+    drawn = {"curves": curves_figure(history, title=title), "accuracy": accuracy_figure(history, title=title)}
+    if completed and "W" in model.params:
+        drawn["weights"] = weights_figure(model.params["W"], data.classes, data.image_shape, title=title)
     return drawn

@@ -12,11 +12,11 @@ import time
 
 import torch
 
-from .batches import batches, draw_epoch
 from ..errors import LinclfError
-from .graphs import GraphedEpoch
 from ..nn.models import LinearClassifier, MLPClassifier
 from ..progress import bar as progress_bar
+from .batches import batches, draw_epoch
+from .graphs import GraphedEpoch
 from .state import TrainState
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .config import parse_decay
 from ..errors import LinclfError
 from ..nn.optim import SGD
 from ..nn.schedules import Constant, PlateauDecay, StepDecay
+from .config import parse_decay
 
 
 def make_schedule(spec):

@@ -33,6 +33,7 @@ norm-wise error ‖ga − gr‖ / (‖ga‖ + ‖gr‖) is ≤ 1e-4: a right flo
 mistake is 24 times above that bar.
 When a gradient fails, mistakes.py names the mistake if its numbers match a known one.
 """
+import functools
 import types
 import warnings
 from dataclasses import dataclass
@@ -42,8 +43,8 @@ import torch
 
 from ..nn.gradcheck import max_rel_error, norm_rel_error
 from ..nn.losses import LOSSES, one_hot
-from .mistakes import data_term, diagnose, non_finite_diagnosis
 from ..nn.models import LinearClassifier
+from .mistakes import data_term, diagnose, non_finite_diagnosis
 from .report import TOL, TOL_FLOAT32, Report, Result
 
 K = 10
@@ -207,7 +208,8 @@ def check(fn, layout="torch", loss="ce", *, arrays="auto", seed=0, name=None):
         X, y, model = problem(case, loss, seed + i)
         ref = model.gradients(X, y)                                    # {"W": (K, d), "b": (K,)}
         if i == 0 and arrays == "auto" and not numpy:
-            numpy, grads = call_either(fn, lambda: arguments(X, y, model, case, layout), case, layout, name)
+            fresh = functools.partial(arguments, X, y, model, case, layout)  # a new copy of the arguments per call
+            numpy, grads = call_either(fn, fresh, case, layout, name)
         else:
             grads = call(fn, arguments(X, y, model, case, layout), case, layout, numpy, name)
         data = None  # the gradients' data terms, for a diagnosis

@@ -58,7 +58,7 @@ def diagnose(given, key, data, param, case, loss, layout, matches):
     list of choices()' descriptions (mistake_sentence() makes the sentence), or None when none matches.
 
     data: the data term of that gradient (data_term()[key]); param: params[key];
-    matches(given, candidate) -> bool decides (yourgrad.py: to the precision a check accepts).
+    matches(given, candidate) -> bool decides (check.py: to the precision a check accepts).
     """
     variants = itertools.product(*choices(key, case.n, len(data), loss, case.lam, layout))
     for variant in sorted(variants, key=lambda v: sum(d is not None for _, d in v)):

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 
 from .mistakes import mistake_sentence
 
-TOL = 1e-6          # entry-wise max relative error: float64 precision (yourgrad.py says why)
+TOL = 1e-6          # entry-wise max relative error: float64 precision (check.py says why)
 TOL_FLOAT32 = 1e-4  # norm-wise relative error: float32 precision
 
 MEASURE = ("Max relative error |ga − gr| / max(1e-12, |ga| + |gr|) of your ga against the reference gr (the reports'\n"
