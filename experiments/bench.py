@@ -22,7 +22,7 @@ from the same weights (linclf's init); (b) and (c) add the L2 term only when lam
 Every measurement is the median of --repeats runs after a short warm-up (1 epoch).
 
     python experiments/bench.py                       # synthetic data of CIFAR-10's shape
-    python experiments/bench.py --data-dir ../shared/datasets/cifar10-jpg
+    python experiments/bench.py --data-dir PATH
 
 Evidence: docs/performance.md, "Speed of training" (device, threads, load, times, accuracies).
 """

@@ -15,16 +15,16 @@ notebook's outputs), with the numbers in results.json. The test suite runs it, c
 cell, on a tiny synthetic image folder with --quick (tests/test_walkthrough.py).
 
 Command:
-    python experiments/walkthrough.py --data-dir ../shared/datasets/cifar10-jpg --device cpu --threads 1
+    python experiments/walkthrough.py --data-dir PATH --device cpu --threads 1
 
-Measured on ../shared/datasets/cifar10-jpg (a JPEG copy of CIFAR-10; see the README), CPU,
-1 thread (2 cores shared with another job), at 5eef69b: wall time 21 s in the script (26.6 s
-with Python's start-up), 8.3 s of it training the baseline, 8.2 s MBCE.
+Measured on a JPEG copy of CIFAR-10 (docs/reproducing.md), CPU, 1 thread (2 cores of an AMD
+EPYC shared with another job): wall time 21 s in the script (26.6 s with Python's
+start-up), 8.3 s of it training the baseline, 8.2 s MBCE.
     loss at init 2.3973 (ln 10 = 2.3026); by hand vs the library, dW: 2.4e-14
     finite differences, max relative error: W 5.0e-08, b 1.4e-09; gradcheck: all 6 cases pass
     CE    η 0.001  train 45.40%  val 39.31%  test 39.20%  ECE 1.63%  confidence when wrong 34.29%
     MBCE  η 0.01   train 45.97%  val 38.69%  test 38.44%  ECE 9.23%  confidence when wrong 45.36%
-README: "Walk-through".
+docs/walkthrough.md.
 """
 import argparse
 import math
@@ -179,7 +179,7 @@ numbers["by_hand_max_rel_error"] = by_hand
 # (J(θ + h) − J(θ − h)) / 2h, h = 1e-6, on the first 3 images' first 10 dimensions, as in the
 # reports. Then *your* function (here my_gradients) against the library's on DD2424's cases,
 # which `linclf gradcheck FILE.py:FUNCTION` runs from the command line; it names the mistake
-# when a gradient is wrong in a known way (README: Check your own gradient).
+# when a gradient is wrong in a known way (docs/gradcheck.md).
 
 # %%
 small = LinearClassifier(10, K, lam=0.1, generator=torch.Generator().manual_seed(args.seed), device=device,

@@ -5,7 +5,7 @@ It parses and validates the whole command before importing torch (which takes se
 Exit codes: 0 done, 1 `gradcheck` found a wrong gradient, 2 a mistake in the command or the
 files it names (one line on stderr), 3 training diverged, 130 interrupted (Ctrl-C), 143
 terminated (SIGTERM).
-README: "When things go wrong".
+docs/cli.md: "When things go wrong".
 """
 import argparse
 import os
@@ -132,7 +132,7 @@ def parser():
                        description="Run your function on DD2424's gradient-check cases and compare its gradients with "
                        "linclf_torch's, in float64. Exit 0: every case passes; 1: a gradient is wrong (the table and "
                        "the mistakes found say which and why); 2: a mistake in the command, or your function raised "
-                       "or returned the wrong arrays. README: Check your own gradient.")
+                       "or returned the wrong arrays. docs/gradcheck.md.")
     c.add_argument("function", metavar="FILE.py:FUNCTION", help="your file and the function in it. The file is "
                    "imported, so its top-level code runs: your own code, run with your permissions, as you ask")
     c.add_argument("--layout", choices=("dd2424", "torch"), required=True,
