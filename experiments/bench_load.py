@@ -34,6 +34,7 @@ from pathlib import Path
 from linclf_torch.cli.experiment import script
 from linclf_torch.data.prepare import resolve_device
 from linclf_torch.figures.tables import markdown_table
+from linclf_torch.threads import threads_in_words
 
 # One measurement in a fresh process: its peak RSS is the load's alone. Prints one JSON line.
 CHILD = r"""
@@ -144,7 +145,7 @@ def main(args, exp):
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results["load_average_after"] = os.getloadavg()
-    report = (f"# Data loading ({args.data_dir}, {args.threads} thread(s), median of {args.repeats})\n\n"
+    report = (f"# Data loading ({args.data_dir}, {threads_in_words(args.threads)}, median of {args.repeats})\n\n"
               f"Each load in a fresh process; peak = ru_maxrss, `import torch` alone "
               f"{results['import_torch_peak_gb']:.2f} GB. Load average before "
               f"{results['load_average_before'][0]:.2f}, after {results['load_average_after'][0]:.2f}.\n\n"

@@ -106,3 +106,8 @@ def set_threads(n):
         raise LinclfError(f"--threads must be ≥ 1 or auto (got {n})")
     torch.set_num_threads(n)
     return n
+
+
+def threads_in_words(n):
+    """'1 thread', '2 threads': for the lines that report a run."""
+    return f"{n} thread{'' if n == 1 else 's'}"

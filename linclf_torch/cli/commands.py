@@ -15,7 +15,7 @@ from ..runs.checkpoint import load_checkpoint, prepare_test
 from ..runs.folder import RunFolder
 from ..runs.resume import recorded_source, resume_config, resume_threads
 from ..runs.run import Interrupted, run
-from ..threads import set_threads
+from ..threads import set_threads, threads_in_words
 from ..training.config import DATA_DIR, SWEPT, given
 from ..training.loop import confusion_matrix
 
@@ -76,10 +76,10 @@ def train_command(args, configs):
               f"{out}/results.json says so" + (f" and model.pt keeps epoch {done}" if done else "") +
               "; try a smaller --eta (or --lam)", file=sys.stderr)
         return 3
-    f, threads = results["final"], results["env"]["threads"]
+    f = results["final"]
     print(f"train acc {f['train_acc']:.4f}  val acc {f['val_acc']:.4f}  test acc {f['test_acc']:.4f}  "
           f"({training_time(results, checkpoint)} on {results['env']['device_name']}, "
-          f"{threads} thread{'' if threads == 1 else 's'})")
+          f"{threads_in_words(results['env']['threads'])})")
     print(f"wrote {out}/: {', '.join(written(out))}")
     return 0
 

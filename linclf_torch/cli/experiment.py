@@ -27,7 +27,7 @@ from ..data.prepare import prepare, resolve_device
 from ..figures.tables import pct
 from ..files import check_out_dir, save_figure, write_atomic
 from ..runs.results import env_info, write_results
-from ..threads import set_threads
+from ..threads import set_threads, threads_in_words
 from .exits import exit_codes
 from .parse import Parser, add_data_flags
 
@@ -58,7 +58,7 @@ class ScriptRun:
         out.mkdir(parents=True, exist_ok=True)
         wall = time.perf_counter() - self.start
         report += (f"\n\nMeasured with `{self.command}` on {env['device']} ({env['device_name']}, "
-                   f"{env['threads']} threads), torch {env['torch']}, commit {str(env['git_commit'])[:7]}: "
+                   f"{threads_in_words(env['threads'])}), torch {env['torch']}, commit {str(env['git_commit'])[:7]}: "
                    f"wall time {wall:.0f} s, data loading included.")
         write_results(out, {**results, "command": self.command, "script_wall_time_s": wall}, env)
         write_atomic(out / "report.md", lambda tmp: Path(tmp).write_text(report + "\n"))
