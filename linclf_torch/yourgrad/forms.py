@@ -145,3 +145,21 @@ def gradients(form, out, name, case):
         raise YourFunctionError(f"{name} returned {what}; it must return {want}, structured like the "
                                 f"parameters it gets (case {case.name})")
     return [out["W"][0], out["b"][0], out["W"][1], out["b"][1]] if two else [out["W"], out["b"]]
+
+
+def as_tensor(value, what, name, case):
+    """A returned gradient as a CPU tensor: from a torch tensor or a numpy array, nothing else."""
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu()
+    elif hasattr(value, "__array_interface__"):  # a numpy array (numpy itself is not imported here)
+        try:
+            t = torch.as_tensor(value)
+        except TypeError as e:
+            raise YourFunctionError(f"{name}'s {what} is an array torch cannot read ({e}) (case {case.name})") from None
+    else:
+        raise YourFunctionError(f"{name}'s {what} is a {type(value).__name__}, not a torch tensor or numpy array "
+                                f"(case {case.name})")
+    if not t.is_floating_point():
+        raise YourFunctionError(f"{name}'s {what} holds {t.dtype} values, not floating-point numbers "
+                                f"(case {case.name})")
+    return t.double()
