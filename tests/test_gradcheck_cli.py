@@ -145,3 +145,54 @@ atexit.register(lambda: open("atexit.txt", "w").write("ran"))
                           capture_output=True, text=True, env=ENV, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "log.txt").read_text() == "imported\n" and (tmp_path / "atexit.txt").read_text() == "ran"
+
+
+def test_the_a2_examples(capsys, monkeypatch):
+    """A2's numpy examples, BackwardPass with ApplyNetwork from the same file: the right one passes,
+    the wrong one's mistakes are named by layer, and docs/gradcheck.md quotes its output."""
+    monkeypatch.chdir(ROOT)
+    flags = ("--layout", "dd2424", "--model", "two-layer")
+    assert gradcheck("experiments/examples/a2_right.py:BackwardPass", *flags) == 0
+    assert capsys.readouterr().out.endswith("PASS: all 6 cases\n")
+    assert gradcheck("experiments/examples/a2_wrong.py:BackwardPass", *flags) == 1
+    out = capsys.readouterr().out
+    assert "fp_data = ApplyNetwork(X, net)" in out.splitlines()[1]
+    assert "- grad_W1, every case: your grad_W1 equals the reference without the ReLU's mask [h > 0]" in out
+    assert "- grad_W2, cases 2, 3, 5, 6: your grad_W2 equals the reference without the 2λW2 term" in out
+    quoted = "\n".join(f"    {line}".rstrip() for line in out.splitlines())
+    page = (ROOT / "docs" / "gradcheck.md").read_text()
+    assert rounding_masked(quoted) in rounding_masked(page), "docs/gradcheck.md: paste a2_wrong.py's output again"
+
+
+FORWARD = """
+import torch
+
+def forward(X, net):
+    return (X @ net["W"][0].T + net["b"][0]).clamp(min=0)
+
+def backward(X, y, h, net, lam):
+    (W1, W2), (b1, b2) = net["W"], net["b"]
+    G = (h @ W2.T + b2).softmax(1)
+    G[range(len(y)), y] -= 1
+    G = G / len(y)
+    dh = G @ W2 * (h > 0)
+    return {"W": [dh.T @ X + 2 * lam * W1, G.T @ h + 2 * lam * W2], "b": [dh.sum(0), G.sum(0)]}
+"""
+
+
+@pytest.mark.parametrize("flags, code, said", [
+    (("--forward", "forward"), 0, "PASS: all 6 cases"),
+    (("--model", "two-layer", "--forward", "forward"), 0, "PASS: all 6 cases"),
+    (("--model", "two-layer"), 2, "backward takes fp_data, your forward pass's result: give the function that makes "
+     "it with --forward FUNCTION"),
+    (("--forward", "ApplyNetwork"), 2, "has no function 'ApplyNetwork'; it defines backward, forward"),
+    (("--model", "linear", "--forward", "forward"), 2, "--forward is for --model two-layer"),
+    (("--model", "linear"), 2, "backward raised TypeError: "),  # called as the linear f(X, y, W, b, lam)
+])
+def test_the_model_and_forward_flags(tmp_path, capsys, flags, code, said):
+    """--forward names the forward (and implies --model two-layer); without it, ApplyNetwork or one line."""
+    (tmp_path / "mine.py").write_text(FORWARD)
+    assert gradcheck(f"{tmp_path / 'mine.py'}:backward", "--layout", "torch", *flags) == code
+    captured = capsys.readouterr()
+    assert said in (captured.out if code == 0 else captured.err)
+    assert code == 0 or captured.err.count("\n") == 1

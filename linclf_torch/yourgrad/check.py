@@ -1,30 +1,28 @@
 """Check *your own* gradient function against the library's, and name the mistake if it is a known one.
 
-Your function, in one of the two layouts students write (K = 10 classes, n images, d inputs):
-    dd2424   ComputeGradients(X, Y, P, W, lam) -> (grad_W, grad_b)
+Your function takes one of the forms of forms.py, as the course's skeletons write them, in one
+of two layouts (K = 10 classes, n images, d inputs; m hidden units in the two-layer network):
+    dd2424   ComputeGradients(X, Y, P, W, lam) -> (grad_W, grad_b), or (the 2026 texts)
+             BackwardPass(X, Y, P, network, lam) -> {'W': grad_W, 'b': grad_b};
+             two-layer: BackwardPass(X, Y, fp_data, net, lam) or f(X, Y, net, lam) -> grads like net
              X (d, n) one image per column, Y (K, n) one-hot, P (K, n) = softmax(S) for CE or
-             σ(S) for MBCE, with S = W X + b; W (K, d); lam a float.
-             grad_W (K, d), grad_b (K, 1) or (K,)
-    torch    f(X, y, W, b, lam) -> (grad_W, grad_b)
+             σ(S) for MBCE, with S = W X + b; W (K, d), b (K, 1); lam a float.
+    torch    f(X, y, W, b, lam) -> (grad_W, grad_b); two-layer: f(X, y, [fp_data,] net, lam)
              X (n, d) one image per row, y (n,) int64 labels, W (K, d), b (K,); lam a float;
              you compute the scores S = X Wᵀ + b and the softmax or sigmoid yourself.
-             grad_W (K, d), grad_b (K,)
-Both are the gradient of J = L + λ‖W‖², L the mean loss over the n images (losses.py).
+Each is the gradient of J = L + λ Σ_l ‖W_l‖², L the mean loss over the n images (losses.py).
 The arrays are float64 torch tensors or numpy arrays (converted with Tensor.numpy(): this
 module imports no numpy), whichever your function works on: see check's `arrays`. It may
 return either kind, in any floating dtype; each call gets fresh copies, so it may change
 its inputs.
 
-The cases (seeded, X ~ N(0, 1) like standardized pixels, W and b ~ N(0, 0.01²) as DD2424
-initialises W): the reports' d = 10, n = 3 with λ = 0 and 0.1; one image; a full batch
-of 100 images of 3072 dimensions with λ = 0 and 0.1; scores of ±1000 (b = ±1000).
-
-The reference is LinearClassifier.gradients in float64. The measure is the reports' largest
+The cases are cases.py's, seeded. The reference is LinearClassifier.gradients, or for the
+two-layer network MLPClassifier(d, (m,), K).gradients, in float64. The measure is the reports' largest
 entry-wise relative error |ga − gr| / max(1e-12, |ga| + |gr|), and a gradient passes when it
 is ≤ 1e-6: two right float64 computations differ only by rounding (about 1e-16, times the
 cancellation in an entry: up to 7.0e-12 measured in the 3072-dimensional case, its digits
-varying by CPU), and every mistake in mistakes.py errs by more than 1e-3, even norm-wise
-(the least: λW with one image, 2.4e-3).
+varying by CPU; 2.5e-11 in the two-layer network's), and every mistake in mistakes.py errs by
+more than 1e-3, even norm-wise (the least: λW with one image, 2.4e-3; two-layer, 5.6e-2).
 A gradient computed in float32 (ε = 1.2e-7) cannot meet that: where an entry is a nearly
 cancelling sum only a few digits survive (the library's own float32 gradients err up to
 2e-2 entry-wise on these cases). So a gradient also passes, marked "float32", when its
@@ -33,91 +31,51 @@ norm-wise error ‖ga − gr‖ / (‖ga‖ + ‖gr‖) is ≤ 1e-4: a right flo
 mistake is 24 times above that bar.
 When a gradient fails, mistakes.py names the mistake if its numbers match a known one.
 """
+import copy
 import functools
 import types
 import warnings
-from dataclasses import dataclass
 from importlib.util import find_spec
 
 import torch
 
 from ..nn.gradcheck import max_rel_error, norm_rel_error
-from ..nn.losses import LOSSES, one_hot
-from ..nn.models import LinearClassifier
-from .mistakes import data_term, diagnose, non_finite_diagnosis
+from ..nn.losses import LOSSES
+from .cases import CASES, CASES_OF, TWO_LAYER_CASES, Case, K, problem  # noqa: F401 (the names tests and callers use)
+from .forms import DIMS, PARAMS, YourFunctionError, arguments, as_arrays, as_tensor, fitting, gradients
+from .mistakes import data_terms, diagnose, non_finite_diagnosis
 from .report import TOL, TOL_FLOAT32, Report, Result
 
-K = 10
 LAYOUTS = ("dd2424", "torch")
+MODELS = tuple(CASES_OF)
 ARRAYS = ("auto", "torch", "numpy")
 
 
-@dataclass(frozen=True)
-class Case:
-    name: str
-    n: int
-    d: int
-    lam: float
-    scores: float = 0.0  # b = ±scores, alternating by class, when non-zero
-
-
-CASES = (
-    Case("d=10 n=3 λ=0 (the reports')", 3, 10, 0.0),
-    Case("d=10 n=3 λ=0.1", 3, 10, 0.1),
-    Case("d=10 n=1 λ=0.1 (one image)", 1, 10, 0.1),
-    Case("d=3072 n=100 λ=0 (a full batch)", 100, 3072, 0.0),
-    Case("d=3072 n=100 λ=0.1", 100, 3072, 0.1),
-    Case("d=10 n=3 λ=0.1, scores ≈ ±1000", 3, 10, 0.1, 1000.0),
-)
-
-
-class YourFunctionError(ValueError):
-    """Your function broke the contract: it raised, or returned something other than two
-    arrays of the layout's shapes. The message is one line naming what and on which case."""
-
-
-def problem(case, loss, seed):
-    """The case's data and a LinearClassifier holding its parameters, float64, from `seed`."""
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(case.n, case.d, generator=g, dtype=torch.float64)          # (n, d)
-    y = torch.randint(K, (case.n,), generator=g)                               # (n,)
-    model = LinearClassifier(case.d, K, loss=loss, lam=case.lam, generator=g, dtype=torch.float64)
-    b = torch.randn(K, generator=g, dtype=torch.float64) * 0.01                # (K,) non-zero: zeros hide a bug
-    sign = torch.tensor([1.0, -1.0], dtype=torch.float64).repeat(K // 2)       # (K,) + − + − …
-    model.params["b"] = b + case.scores * sign
-    return X, y, model
-
-
-def arguments(X, y, model, case, layout):
-    """The layout's arguments for your function, fresh copies."""
-    W, b = model.params["W"], model.params["b"]
-    if layout == "torch":
-        return X.clone(), y.clone(), W.clone(), b.clone(), case.lam
-    S = model.scores(X)                                                        # (n, K)
-    P = torch.softmax(S, dim=1) if model.loss_name == "ce" else torch.sigmoid(S)  # (n, K)
-    Y = one_hot(y, K, X.dtype)                                                 # (n, K)
-    return (X.T.contiguous(), Y.T.contiguous(), P.T.contiguous(), W.clone(), case.lam)
-
-
-def call(fn, args, case, layout, numpy, name):
-    """fn(*args), with tensors or numpy arrays; its two results as float64 CPU tensors.
-
-    A YourFunctionError's __cause__ is fn's exception when fn raised, else None.
-    """
-    if numpy:
-        args = [a.numpy() if isinstance(a, torch.Tensor) else a for a in args]
-    kind = "numpy arrays" if numpy else "torch tensors"
-    hint = f"(called with the {layout} layout's arguments as {kind}: see --layout, --arrays)"
+def invoke(fn, args, name, case, hint):
+    """fn(*args); its exception, if any, as a YourFunctionError of one line, the exception its __cause__."""
     try:
         with warnings.catch_warnings():  # numpy's "overflow encountered in exp": the diagnosis says it better
             warnings.simplefilter("ignore")
-            out = fn(*args)
+            return fn(*args)
     except (Exception, SystemExit) as e:  # any bug of yours: said in one line, with its case
         raise YourFunctionError(f"{name} raised {said(e)} on case {case.name} {hint}") from e
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise YourFunctionError(f"{name} returned a {type(out).__name__}; it must return two arrays, "
-                                f"(grad_W, grad_b) (case {case.name})")
-    return [as_tensor(v, what, name, case) for v, what in zip(out, ("grad_W", "grad_b"))]
+
+
+def call(fn, args, case, numpy, name, form, forward=None):
+    """fn(*args) in `form`, with tensors or numpy arrays (a forward form's fp_data made by your
+    `forward` first); its gradients as float64 CPU tensors, in PARAMS' order.
+
+    A YourFunctionError's __cause__ is fn's exception when fn raised, else None.
+    """
+    args = as_arrays(args, numpy)
+    kind = "numpy arrays" if numpy else "torch tensors"
+    hint = f"(called with the {form.layout} layout's arguments as {kind}: see --layout, --arrays)"
+    if form.forward:  # fp_data = forward(X, net), on copies of its own
+        X, net = copy.deepcopy([args[0], args[2]])
+        args.insert(2, invoke(forward, (X, net), getattr(forward, "__name__", "your forward"), case, hint))
+    out = invoke(fn, args, name, case, hint)
+    values = gradients(form, out, name, case)
+    return [as_tensor(v, f"grad_{key}", name, case) for v, key in zip(values, PARAMS[form.model])]
 
 
 def said(e):
@@ -132,20 +90,20 @@ def numpy_only(fn):
     return "numpy" in imported and "torch" not in imported
 
 
-def call_either(fn, fresh_args, case, layout, name):
+def call_either(fn, fresh_args, case, name, form, forward):
     """(numpy, gradients): fn on the first case with torch tensors, or, when it chokes on them
     as numpy code does (np.sum(G, axis=1) on a tensor: TypeError; an ndarray method:
     AttributeError), with numpy arrays. Without numpy installed, torch it is.
     fresh_args() makes the arguments anew for each try.
     """
     try:
-        return False, call(fn, fresh_args(), case, layout, False, name)
+        return False, call(fn, fresh_args(), case, False, name, form, forward)
     except YourFunctionError as e:
         if not isinstance(e.__cause__, (TypeError, AttributeError)) or find_spec("numpy") is None:
             raise
         torch_error = e
     try:
-        return True, call(fn, fresh_args(), case, layout, True, name)
+        return True, call(fn, fresh_args(), case, True, name, form, forward)
     except YourFunctionError as e:
         if e.__cause__ is None:  # numpy got further, to a result that breaks the contract: that is the news
             raise
@@ -153,22 +111,25 @@ def call_either(fn, fresh_args, case, layout, name):
         raise YourFunctionError(message) from torch_error.__cause__
 
 
-def as_tensor(value, what, name, case):
-    """A returned gradient as a CPU tensor: from a torch tensor or a numpy array, nothing else."""
-    if isinstance(value, torch.Tensor):
-        t = value.detach().cpu()
-    elif hasattr(value, "__array_interface__"):  # a numpy array (numpy itself is not imported here)
+def recognise(fn, forms, X, y, model, case, numpy, auto, name, forward):
+    """(form, numpy, gradients): the first of `forms` that fn runs as on the first case.
+
+    When none runs, the first's error, then each other's (its exception, or what it returned).
+    """
+    errors = []
+    for form in forms:
+        fresh = functools.partial(arguments, form, X, y, model)  # a new copy of the arguments per call
         try:
-            t = torch.as_tensor(value)
-        except TypeError as e:
-            raise YourFunctionError(f"{name}'s {what} is an array torch cannot read ({e}) (case {case.name})") from None
-    else:
-        raise YourFunctionError(f"{name}'s {what} is a {type(value).__name__}, not a torch tensor or numpy array "
-                                f"(case {case.name})")
-    if not t.is_floating_point():
-        raise YourFunctionError(f"{name}'s {what} holds {t.dtype} values, not floating-point numbers "
-                                f"(case {case.name})")
-    return t.double()
+            if auto and not numpy:
+                return (form, *call_either(fn, fresh, case, name, form, forward))
+            return form, numpy, call(fn, fresh(), case, numpy, name, form, forward)
+        except YourFunctionError as e:
+            errors.append((form, e))
+    (_, first), *others = errors
+    if not others:
+        raise first
+    tries = "; ".join(f"as {form.said()}: {said(e.__cause__) if e.__cause__ else e}" for form, e in others)
+    raise YourFunctionError(f"{first} (nor does it run {tries})") from first.__cause__
 
 
 def compare(given, ref):
@@ -185,43 +146,52 @@ def matches(given, candidate):
     return given.shape == candidate.shape and compare(given, candidate).get("status", "FAIL") != "FAIL"
 
 
-def check(fn, layout="torch", loss="ce", *, arrays="auto", seed=0, name=None):
-    """Run fn on every case of CASES and compare with the library's float64 gradients.
+def check(fn, layout="torch", loss="ce", *, model="linear", forward=None, arrays="auto", seed=0, name=None):
+    """Run fn on every case of the model's (cases.py) and compare with the library's float64 gradients.
 
+    model: "linear" (Assignment 1) or "two-layer" (Assignment 2); forward: your forward pass,
+    ApplyNetwork(X, net), for the forms that take its result (forms.py).
     arrays: what fn is called with, "torch" tensors, "numpy" arrays, or "auto": numpy arrays
     when fn's module imports numpy and not torch, else torch tensors unless fn raises
     TypeError or AttributeError on them in the first case and works on numpy arrays there
     (a student's numpy file needs no flag to say so).
     Returns a Report: print it for the table and the mistakes found; report.passed is the
-    verdict. Raises YourFunctionError when fn raises, or returns other than two arrays of
-    the layout's shapes (a transposed grad_W is a mistake the report names, not an error).
+    verdict. Raises YourFunctionError when fn fits no known form, raises, or returns other
+    than the form's arrays in their shapes (a transposed grad_W is a mistake the report
+    names, not an error).
     """
-    if layout not in LAYOUTS or loss not in LOSSES or arrays not in ARRAYS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, loss one of {tuple(LOSSES)} and arrays one of {ARRAYS}; "
-                         f"got {layout!r}, {loss!r}, {arrays!r}")
+    if layout not in LAYOUTS or loss not in LOSSES or arrays not in ARRAYS or model not in MODELS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, loss one of {tuple(LOSSES)}, arrays one of {ARRAYS} and "
+                         f"model one of {MODELS}; got {layout!r}, {loss!r}, {arrays!r}, {model!r}")
     name = name or getattr(fn, "__name__", "your function")
     if arrays == "numpy" and find_spec("numpy") is None:
         raise YourFunctionError("numpy arrays were asked for, but numpy is not installed: pip install numpy")
+    forms = fitting(fn, layout, model, name)
+    if forward is None and all(f.forward for f in forms):
+        raise YourFunctionError(f"{name} takes fp_data, your forward pass's result: give the function that makes it "
+                                "with --forward FUNCTION (by default ApplyNetwork, from the same file)")
     numpy = arrays == "numpy" or (arrays == "auto" and numpy_only(fn))
-    report = Report(name, layout, loss, cases=list(CASES))
-    for i, case in enumerate(CASES):
-        X, y, model = problem(case, loss, seed + i)
-        ref = model.gradients(X, y)                                    # {"W": (K, d), "b": (K,)}
-        if i == 0 and arrays == "auto" and not numpy:
-            fresh = functools.partial(arguments, X, y, model, case, layout)  # a new copy of the arguments per call
-            numpy, grads = call_either(fn, fresh, case, layout, name)
+    cases = CASES_OF[model]
+    report = Report(name, layout, loss, cases=list(cases), model=model)
+    for i, case in enumerate(cases):
+        X, y, reference = problem(case, loss, seed + i)
+        ref = reference.gradients(X, y)                                # {"W": (K, d), "b": (K,)} or W1, b1, W2, b2
+        if i == 0:
+            form, numpy, grads = recognise(fn, forms, X, y, reference, case, numpy, arrays == "auto", name, forward)
         else:
-            grads = call(fn, arguments(X, y, model, case, layout), case, layout, numpy, name)
+            grads = call(fn, arguments(form, X, y, reference), case, numpy, name, form, forward)
         data = None  # the gradients' data terms, for a diagnosis
-        for given, key in zip(grads, ("W", "b")):
-            if key == "b" and given.numel() == K:
-                given = given.reshape(K)  # (K, 1), (1, K) or (K,): all taken
+        for given, key in zip(grads, PARAMS[model]):
+            if key.startswith("b") and given.numel() == ref[key].numel():
+                given = given.reshape(ref[key].shape)  # (out, 1), (1, out) or (out,): all taken
             result = judge(given, ref[key], key, case, layout, name)
             if result.status == "FAIL" and result.finite:
-                data = data or data_term(model, X, y)
-                result.mistakes = diagnose(given, key, data[key], model.params[key], case, loss, layout, matches)
+                data = data or data_terms(reference, X, y)
+                sees_b = layout == "torch" or form.net
+                result.mistakes = diagnose(given, key, data[key], reference.params[key], case, loss, sees_b, matches)
             report.results.append(result)
     report.arrays = "numpy arrays" if numpy else "torch tensors"
+    report.form = form.said(getattr(forward, "__name__", "ApplyNetwork"))
     non_finite_diagnosis(report.results, loss)
     return report
 
@@ -231,9 +201,10 @@ def judge(given, ref, key, case, layout, name):
     param = f"grad_{key}"
     if given.shape == ref.shape:
         return Result(case, param, **compare(given, ref))
-    if key == "W" and given.shape == ref.shape[::-1]:  # (d, K): a mistake to name, not a usage error
+    if key.startswith("W") and given.shape == ref.shape[::-1]:  # (in, out): a mistake to name, not a usage error
         return Result(case, param, shape=tuple(given.shape))
-    want = {"W": f"(K, d) = {tuple(ref.shape)}",
-            "b": f"(K, 1) = ({K}, 1)" if layout == "dd2424" else f"(K,) = ({K},)"}
+    dims = DIMS[key]
+    want = (f"({', '.join(dims)}) = {tuple(ref.shape)}" if key.startswith("W") else
+            f"({dims}, 1) = ({len(ref)}, 1)" if layout == "dd2424" else f"({dims},) = ({len(ref)},)")
     raise YourFunctionError(f"{name}'s {param} has shape {tuple(given.shape)}; the {layout} layout wants "
-                            f"{want[key]} on case {case.name} (is --layout right?)")
+                            f"{want} on case {case.name} (is --layout right?)")

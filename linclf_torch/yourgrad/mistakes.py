@@ -1,23 +1,30 @@
-"""The mistakes students make in a linear classifier's gradient, each as the wrong gradient it gives.
+"""The mistakes students make in a gradient, each as the wrong gradient it gives.
 
 A failing gradient is compared with every wrong variant of the reference, built from the
-library's own pieces (LinearClassifier.gradients with λ = 0 for the data term, and
-l2_penalty_backward for the L2 term), fewest mistakes first; the first that matches names
-the mistake. The variants, alone and combined:
+library's own pieces (the model's gradients with λ = 0 for the data term, and
+l2_penalty_backward for the L2 term), one parameter at a time (W, b; or W1, b1, W2, b2 of the
+two-layer network), fewest mistakes first; the first that matches names the mistake. The
+variants, alone and combined:
     sign       Y − P in place of P − Y
     1/n        the data term summed, not averaged over the batch: n times too large
     1/K        MBCE's data term without its 1/K: K times too large
-    λW         λW in place of 2λW, or no L2 term at all (only when λ > 0)
-    bias       the bias regularized, + 2λb or + λb: J = L + λ‖W‖² penalises W only
-               (torch layout only: the dd2424 layout's function never sees b)
-    transpose  grad_W as (d, K); when d = K, the same shape with the entries transposed
+    λW         λW_l in place of 2λW_l, or no L2 term at all, for the layer it names (only when λ > 0)
+    bias       the bias regularized, + 2λb or + λb: J = L + λ Σ‖W_l‖² penalises weights only
+               (not in the dd2424 layout's ComputeGradients, which never sees b)
+    transpose  grad_W as (in, out); when in = out, the same shape with the entries transposed
+    ReLU mask  the two-layer network's W1 and b1 backpropagated through the ReLU without its
+               mask [h > 0]: dh1 = dS W2 in place of dS W2 ⊙ [h1 > 0]
 A gradient that is NaN or inf at scores of ±1000 but finite elsewhere overflows: exp of a
 large score (softmax without subtracting the row max, or σ(s) = eˢ / (1 + eˢ)).
 """
 import itertools
 
+from ..nn.layers import linear_backward
 from ..nn.losses import l2_penalty_backward
+from .cases import K
+from .forms import DIMS
 
+MASK = "without the ReLU's mask [h > 0] (dh1 = dS W2 ⊙ [h1 > 0] in the backward)"
 OVERFLOW = {
     "ce": "softmax overflows at scores of 1000 (no max subtraction): exp(1000) is inf in float64 "
           "(in float32 from 89); subtract each row's max score before exp, which leaves softmax unchanged",
@@ -26,46 +33,61 @@ OVERFLOW = {
 }
 
 
-def data_term(model, X, y):
-    """The data loss's gradients {"W": dSᵀX, "b": Σᵢ dSᵢ}, without the L2 term."""
+def data_terms(model, X, y):
+    """Per parameter, its data terms to build variants on: [(the data loss's gradient, None)],
+    and for the two-layer network's W1 and b1 also (the same without the ReLU's mask, MASK)."""
     lam, model.lam = model.lam, 0.0
     try:
-        return model.gradients(X, y)
+        data = model.gradients(X, y)  # without the L2 term
     finally:
         model.lam = lam
+    terms = {key: [(g, None)] for key, g in data.items()}
+    if "W1" in data:
+        scores, caches = model.forward(X)                                   # (n, K)
+        (_, linear1), (_, linear2) = caches
+        da1, _, _ = linear_backward(model.loss_backward(scores, y), linear2)  # (n, m): dS W2
+        _, dW1, db1 = linear_backward(da1, linear1, input_grad=False)       # (m, d), (m,): no ⊙ [h1 > 0]
+        terms["W1"].append((dW1, MASK))
+        terms["b1"].append((db1, MASK))
+    return terms
 
 
-def choices(key, n, K, loss, lam, layout):
+def choices(key, terms, n, K, loss, lam, sees_b):
     """Per kind of mistake, its options (value, description or None when right) that differ here."""
-    options = [[(1, None), (-1, "with Y − P in place of P − Y")]]                 # sign of the data term
+    options = [terms, [(1, None), (-1, "with Y − P in place of P − Y")]]  # the data term, its sign
     if n > 1:
         options.append([(1, None), (n, "without the 1/n average")])
     if loss == "mbce":
         options.append([(1, None), (K, "without MBCE's 1/K")])
-    if lam > 0 and key == "W":  # the L2 term's factor, in multiples of 2λW
-        options.append([(1.0, None), (0.5, "with λW in place of 2λW"), (0.0, "without the 2λW term")])
-    elif lam > 0 and layout == "torch":
-        options.append([(0.0, None), (1.0, "with the bias regularized (+ 2λb; J = L + λ‖W‖² penalises W only)"),
-                        (0.5, "with the bias regularized (+ λb; J = L + λ‖W‖² penalises W only)")])
+    if lam > 0 and key.startswith("W"):  # the L2 term's factor, in multiples of 2λW
+        options.append([(1.0, None), (0.5, f"with λ{key} in place of 2λ{key}"), (0.0, f"without the 2λ{key} term")])
+    elif lam > 0 and sees_b:
+        penalised = "weights" if key[1:] else "W"
+        options.append([(0.0, None), (1.0, f"with the bias regularized (+ 2λ{key}; J = L + λ‖W‖² penalises "
+                                           f"{penalised} only)"),
+                        (0.5, f"with the bias regularized (+ λ{key}; J = L + λ‖W‖² penalises {penalised} only)")])
     else:
-        options.append([(0.0 if key == "b" else 1.0, None)])
-    options.append([(False, None), (True, "transposed")] if key == "W" else [(False, None)])
+        options.append([(0.0 if key.startswith("b") else 1.0, None)])
+    out, into = DIMS[key] if key.startswith("W") else ("", "")
+    options.append([(False, None), (True, f"transposed (({into}, {out}) in place of ({out}, {into}))")]
+                   if key.startswith("W") else [(False, None)])
     return options
 
 
-def diagnose(given, key, data, param, case, loss, layout, matches):
+def diagnose(given, key, terms, param, case, loss, sees_b, matches):
     """The first wrong variant of params[key]'s gradient that `given` matches: its mistakes, a
     list of choices()' descriptions (mistake_sentence() makes the sentence), or None when none matches.
 
-    data: the data term of that gradient (data_term()[key]); param: params[key];
-    matches(given, candidate) -> bool decides (check.py: to the precision a check accepts).
+    terms: that gradient's data terms (data_terms()[key]); param: params[key]; sees_b: whether
+    the function is given b, so could regularize it. matches(given, candidate) -> bool decides
+    (check.py: to the precision a check accepts).
     """
-    variants = itertools.product(*choices(key, case.n, len(data), loss, case.lam, layout))
+    variants = itertools.product(*choices(key, terms, case.n, K, loss, case.lam, sees_b))
     for variant in sorted(variants, key=lambda v: sum(d is not None for _, d in v)):
         words = [d for _, d in variant if d is not None]
         if not words:
             continue  # the reference itself, which `given` failed
-        *factors, l2, transposed = (value for value, _ in variant)
+        data, *factors, l2, transposed = (value for value, _ in variant)
         scale = 1
         for f in factors:
             scale *= f
@@ -79,9 +101,9 @@ def diagnose(given, key, data, param, case, loss, layout, matches):
 
 def mistake_sentence(param, words):
     """The sentence for a gradient with these mistakes."""
-    if words[-1] == "transposed":
+    if words[-1].startswith("transposed"):
         rest = words[:-1]
-        return (f"your {param} is the transpose of the reference ((d, K) in place of (K, d))"
+        return (f"your {param} is the transpose of the reference {words[-1].removeprefix('transposed ')}"
                 + (f", and otherwise equals it {' and '.join(rest)}" if rest else ""))
     return f"your {param} equals the reference {' and '.join(words)}"
 

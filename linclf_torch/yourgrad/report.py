@@ -11,6 +11,8 @@ MEASURE = ("Max relative error |ga − gr| / max(1e-12, |ga| + |gr|) of your ga 
            ).replace("e-0", "e-")
 HOW = ("compare it term by term with dW = dSᵀX + 2λW, db = Σᵢ dSᵢ, where dS = (P − Y) / n for CE and "
        "(P − Y) / (K·n) for MBCE (docs/math.md)")
+HOW_TWO_LAYER = ("compare it term by term with dW2 = dSᵀa1 + 2λW2, db2 = Σᵢ dSᵢ, dh1 = dS W2 ⊙ [h1 > 0], "
+                 "dW1 = dh1ᵀX + 2λW1, db1 = Σᵢ dh1ᵢ, where a1 = max(0, h1), h1 = X W1ᵀ + b1 (docs/math.md)")
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Report:
     layout: str
     loss: str
     arrays: str = "torch tensors"  # what the function was called with: "torch tensors" or "numpy arrays"
+    model: str = "linear"          # "linear" or "two-layer"
+    form: str = ""                 # the form your function was recognised as (forms.py)
     cases: list = field(default_factory=list)    # yourgrad.Case, in order
     results: list = field(default_factory=list)  # Result per case and gradient, in order
 
@@ -72,7 +76,8 @@ def format_report(report):
              for i, (case, rs) in enumerate(zip(report.cases, by_case), start=1)]
     failed = [i for i, rs in enumerate(by_case, start=1) if verdict(rs) == "FAIL"]
     lines = [f"Your gradients: {report.function} (layout {report.layout}, loss {report.loss.upper()}, "
-             f"{report.arrays}) against linclf_torch's, float64.", MEASURE, "", aligned(rows), ""]
+             f"{report.arrays}) against linclf_torch's, float64.",
+             f"Recognised as {report.form}.", MEASURE, "", aligned(rows), ""]
     lines += findings(report, by_case)
     lines.append(f"FAIL: {len(failed)} of {len(by_case)} cases" if failed else f"PASS: all {len(by_case)} cases")
     return "\n".join(lines)
@@ -98,7 +103,7 @@ def findings(report, by_case):
                 what = f"your {param} holds NaN or inf"
             else:
                 what = (f"your {param} differs from the reference (norm-wise {r.norm_rel:.1e}) in no way this "
-                        f"check knows; {HOW}")
+                        f"check knows; {HOW_TWO_LAYER if report.model == 'two-layer' else HOW}")
             params, cases = found.setdefault(what, ({}, {}))
             params[param] = cases[i] = True
     lines = [f"- {', '.join(params)}, {plural(list(cases), len(by_case))}: {what}"

@@ -41,6 +41,20 @@ def load_function(path, name):
     except (Exception, SystemExit) as e:  # noqa: BLE001 (whatever your file raises: one line naming it)
         message = " ".join(str(e).split())
         raise LinclfError(f"importing {path} failed: {type(e).__name__}: {message}") from None
+    return lookup(module, path, name)
+
+
+def beside(path, name, required=True):
+    """The callable `name` of the file load_function imported (your forward, ApplyNetwork, beside your
+    backward), not imported again; None when it has none and `required` is False."""
+    module = sys.modules[MODULE]
+    if not required and not callable(getattr(module, name, None)):
+        return None
+    return lookup(module, path, name)
+
+
+def lookup(module, path, name):
+    """The module's callable `name`; its absence is one LinclfError line naming the functions it has."""
     fn = getattr(module, name, None)
     if fn is None:
         defined = sorted(k for k, v in vars(module).items() if callable(v) and getattr(v, "__module__", "") == MODULE)
