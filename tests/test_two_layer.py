@@ -111,3 +111,16 @@ def test_l2_covers_every_weight_matrix_and_no_bias():
                           dtype=torch.float64)
     expected = 0.3 * sum(model.params[w].pow(2).sum() for w in ("W1", "W2", "W3"))
     assert torch.allclose(model.penalty(), expected, rtol=1e-14, atol=0)
+
+
+def test_two_layer_gradient_on_the_device_matches_the_cpu(device, gen):
+    """The same float64 network on CPU and CUDA: other kernels, other summation orders, so
+    agreement to float64 rounding of sums of 3 terms (1e-12 relative), not bit for bit."""
+    X = torch.randn(N, 10, generator=gen, dtype=torch.float64)
+    y = torch.randint(K, (N,), generator=gen)
+    model = two_layer(10, 0.1, gen)
+    cpu = model.gradients(X, y)
+    model.params = {k: v.to(device) for k, v in model.params.items()}
+    on_device = model.gradients(X.to(device), y.to(device))
+    for name in cpu:
+        assert_close(name, on_device[name].cpu(), cpu[name], tol=1e-12)
