@@ -66,8 +66,8 @@ def train_command(args, configs):
             done, out = e.results["epochs_completed"], folder.path
             kept = (f"{out} keeps epoch {done}, marked interrupted; continue with `linclf train --resume {out}`"
                     if done else "no epoch was completed, nothing was written")
-            print(f"linclf: {Terminated.in_words(e.signal)} during epoch {done + 1} of {cfg.epochs}: {kept}",
-                  file=sys.stderr)
+            of = f" of {cfg.epochs}" if cfg.cycles is None else ""  # a --cycles run counts steps, not epochs
+            print(f"linclf: {Terminated.in_words(e.signal)} during epoch {done + 1}{of}: {kept}", file=sys.stderr)
             return Terminated.exit_code(e.signal)
     out = folder.path
     if results["status"] == "diverged":

@@ -84,15 +84,20 @@ def add_run_flags(p, command):
     flag("normalize", "standardize per pixel or per channel", NORMALIZE)
     flag("model", "the classifier", MODELS)
     flag("hidden", "hidden layer sizes of the MLP, e.g. 128 32", nargs="+", type=int)
+    flag("init", "the MLP's init: torch (nn.Linear's), dd2424 (N(0, 1/in), b = 0), he (N(0, 2/in), b = 0) "
+         "or a number σ (N(0, σ²), b = 0)")
     flag("momentum", "SGD momentum μ", type=float)
     flag("weight_decay", "SGD weight decay: g += wd·θ", type=float)
     flag("dtype", "floating-point type of data and parameters", DTYPES)
     flag("loss", "ce (softmax + cross-entropy) or mbce (sigmoid + multiple BCE)", LOSSES)
-    flag("eta", "learning rate", type=float)
+    flag("eta", "learning rate: a number, or cyclic:MIN:MAX:N_S, the triangular cyclical rate rising from MIN to "
+         "MAX over N_S update steps and back")
     flag("lam", "L2 strength λ in J = loss + λ‖W‖²", type=float)
     flag("batch_size", "images per mini-batch", type=int)
     flag("epochs", "passes over the training split" + (" (with --resume: the new total)" if command == "train" else ""),
          type=int)
+    flag("cycles", "with --eta cyclic:…: train exactly 2·N·N_S update steps (instead of --epochs)", type=int,
+         metavar="N")
     flag("decay", "none, step:EVERY:FACTOR or plateau[:PATIENCE:FACTOR]")
     flag("flip", "probability of mirroring each training image", type=float)
     flag("shuffle", "reshuffle the training set every epoch", action="store_true")
@@ -117,7 +122,7 @@ def parser():
     t = sub.add_parser("train", help="train a classifier and write results, checkpoint and figures")
     add_run_flags(t, "train")
     t.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last completed epoch, "
-                   "with its own settings (only --epochs may change)")
+                   "with its own settings (only --epochs may change; a --cycles run keeps its length)")
 
     g = sub.add_parser("grid", help="train every combination of the given values, rank by validation accuracy")
     add_run_flags(g, "grid")

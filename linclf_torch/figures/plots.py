@@ -12,7 +12,8 @@ from matplotlib.ticker import MaxNLocator
 
 
 def curves_figure(history, title=""):
-    """Loss per epoch, training vs validation; beside it the cost, when it differs (λ > 0).
+    """Loss per epoch (per update step for a cyclic run), training vs validation; beside it
+    the cost, when it differs (λ > 0).
 
     title: the run, above the panels (e.g. its loss and hyperparameters)."""
     keys = ("loss", "cost") if has_cost(history) else ("loss",)
@@ -22,9 +23,20 @@ def curves_figure(history, title=""):
 
 
 def accuracy_figure(history, title=""):
-    """Accuracy per epoch, training vs validation; title: the run, above the panel."""
+    """Accuracy per epoch (per update step for a cyclic run), training vs validation; title:
+    the run, above the panel."""
     fig = titled(Figure(figsize=(5, 4)), title, left=0.14)
     _curves([fig.subplots()], history, "", ("acc",), ylabel="accuracy")
+    return fig
+
+
+def eta_figure(history, title=""):
+    """The learning rate η(t) against the update step: a cyclic run's records sample it."""
+    fig = titled(Figure(figsize=(5, 4)), title, left=0.16)
+    ax = fig.subplots()
+    ax.plot([r["step"] for r in history], [r["eta"] for r in history], marker=".")
+    ax.set(xlabel="update step", ylabel="η", title="learning rate")
+    ax.grid(alpha=0.3)
     return fig
 
 
@@ -55,11 +67,13 @@ def curves_rows(histories):
 
 
 def _curves(axes, history, title, keys=("loss", "cost"), ylabel=None, legend=True):
-    epochs = [r["epoch"] for r in history]
+    x = "step" if "step" in history[0] else "epoch"  # a cyclic run's records: against update steps
+    xs = [r[x] for r in history]
     for ax, key in zip(axes, keys):
-        ax.plot(epochs, [r[f"train_{key}"] for r in history], label="training")
-        ax.plot(epochs, [r[f"val_{key}"] for r in history], label="validation")
-        ax.set(xlabel="epoch", ylabel=ylabel or key, title=f"{title} {ylabel or key}".strip())
+        ax.plot(xs, [r[f"train_{key}"] for r in history], label="training")
+        ax.plot(xs, [r[f"val_{key}"] for r in history], label="validation")
+        ax.set(xlabel="update step" if x == "step" else "epoch", ylabel=ylabel or key,
+               title=f"{title} {ylabel or key}".strip())
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         ax.grid(alpha=0.3)
         if legend:

@@ -24,12 +24,23 @@ from ..progress import bar as progress_bar
 from ..runs.checkpoint import save_checkpoint
 from ..runs.results import env_info, write_results
 from ..training.config import TrainConfig
-from ..training.loop import build_model, check_data, epoch_metrics, epoch_runner, finite, train
-from ..training.state import TrainState
+from ..training.loop import (
+    build_model,
+    check_data,
+    cyclic_epoch,
+    epoch_metrics,
+    epoch_runner,
+    finite,
+    planned_epochs,
+    planned_steps,
+    train,
+)
+from ..training.state import TrainState, make_cycle
 from .stacked import PerConfig, StackedClassifier, StackedSGD
 
 # What configurations of one group must share; eta, lam, decay and loss may differ.
-GROUP_FIELDS = ("model", "hidden", "batch_size", "epochs", "shuffle", "flip", "momentum",
+# A cyclic η (eta_cycle, cycles) is shared too: one per-step rate for the whole group.
+GROUP_FIELDS = ("model", "hidden", "batch_size", "epochs", "eta_cycle", "cycles", "shuffle", "flip", "momentum",
                 "weight_decay", "split", "n_val", "device", "dtype")
 
 
@@ -69,6 +80,8 @@ def train_group(models, data, cfgs, *, bar=None):
     etas = [c.eta for c in cfgs]
     lr = torch.tensor(etas, dtype=param.dtype, device=param.device)  # (G,)
     optimizer = StackedSGD(model.params, lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.eta_cycle != "none":
+        return train_group_cyclic(model, optimizer, data, cfg, len(cfgs), bar)
     schedules = PerConfig([c.decay for c in cfgs])
     generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
     run_epoch = epoch_runner(model, optimizer, data, cfg)  # a CUDA graph with --cuda-graphs: lr is updated in place
@@ -88,6 +101,44 @@ def train_group(models, data, cfgs, *, bar=None):
         if bar is not None:
             bar.update(len(cfgs))
             bar.set_postfix(best_val_acc=f"{max((metrics['val_acc'][g] for g in live), default=0):.4f}")
+        if not live:
+            break
+    model.unstack()
+    return histories, diverged
+
+
+def train_group_cyclic(model, optimizer, data, cfg, G, bar):
+    """train_group for a group with one cyclic η (cfg.eta_cycle): before every update t the
+    G rates become η_t in place (0 for a diverged configuration); the records are train's
+    cyclic records (step, epoch, eta, the six metrics), G of them per record step."""
+    cycle = make_cycle(cfg.eta_cycle)
+    total, _ = planned_steps(cfg, len(data.y_train))
+    generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
+    histories, diverged, live = [[] for _ in range(G)], [None] * G, set(range(G))
+    alive = torch.ones_like(optimizer.lr)  # (G,) 1 while a configuration trains, then 0
+
+    def set_eta(eta):
+        torch.mul(alive, eta, out=optimizer.lr)  # in place: a CUDA graph would keep its pointer
+
+    step = 0
+    for epoch in range(1, planned_epochs(cfg, len(data.y_train)) + 1):
+        def record(step, epoch=epoch):
+            metrics = epoch_metrics(model, data)  # each value: a list of G numbers
+            for g in sorted(live):
+                r = {"step": step, "epoch": epoch, "eta": cycle(step), **{k: v[g] for k, v in metrics.items()}}
+                if finite(r):
+                    histories[g].append(r)
+                else:
+                    diverged[g] = epoch
+                    live.discard(g)
+                    alive[g] = 0.0
+            if bar is not None:
+                bar.set_postfix(best_val_acc=f"{max((metrics['val_acc'][g] for g in live), default=0):.4f}")
+            return bool(live)
+
+        step = cyclic_epoch(model, optimizer, data, cfg, generator, cycle, step, total, set_eta, record)
+        if bar is not None:
+            bar.update(G)
         if not live:
             break
     model.unstack()
@@ -122,7 +173,8 @@ def run_grid(configs, data, *, progress=True, batched=True):
             history = train(models[i], data, cfg, progress=False, state=state)
             results[i] = grid_result(cfg, history, state.diverged_epoch, time.perf_counter() - start)
         return results, models
-    bar = progress_bar(total=sum(cfg.epochs for cfg in configs), desc="grid", unit="config·epoch", enabled=progress)
+    bar = progress_bar(total=sum(planned_epochs(cfg, len(data.y_train)) for cfg in configs), desc="grid",
+                       unit="config·epoch", enabled=progress)
     for group in group_configs(configs):
         start = time.perf_counter()
         histories, diverged = train_group([models[i] for i in group], data, [configs[i] for i in group], bar=bar)

@@ -94,23 +94,45 @@ class LinearClassifier(Classifier):
         return {"W": dW, "b": db}
 
 
+INITS = ("torch", "dd2424", "he")  # or a float σ
+
+
 class MLPClassifier(Classifier):
     """Multi-layer perceptron d → hidden[0] → … → hidden[-1] → K, ReLU after every hidden layer.
 
     S = f_L(… relu(f_2(relu(f_1(X))))), f_l(a) = a W_lᵀ + b_l. Parameters W1, b1, …, W_L, b_L
-    with W_l (out, in) like nn.Linear.weight. Init follows nn.Linear's default rule: W_l and
-    b_l ~ U(−1/√in, 1/√in) (kaiming_uniform_ with a = √5), drawn in float64 on the CPU from
-    `generator`, W_l then b_l, layer by layer. hidden=() is the linear classifier.
+    with W_l (out, in) like nn.Linear.weight; the cost J = L + λ Σ_l ‖W_l‖² puts L2 on every
+    weight matrix, no bias. hidden=() is the linear classifier.
+
+    The two-layer network of DD2424 Assignment 2 is hidden=(m,): d → m, ReLU → K.
+    Math (n examples, dS from the loss, losses.py; for CE dS = (P − Y) / n):
+        H  = relu(X W1ᵀ + b1)               (n, m)   hidden activations
+        S  = H W2ᵀ + b2                     (n, K)   scores
+        J  = L(S, y) + λ (‖W1‖² + ‖W2‖²)
+        dW2 = dSᵀ H + 2λ W2                 (K, m)
+        db2 = Σᵢ dSᵢ                         (K,)
+        dH  = dS W2 ⊙ [H > 0]               (n, m)   back through the ReLU
+        dW1 = dHᵀ X + 2λ W1                 (m, d)
+        db1 = Σᵢ dHᵢ                         (m,)
+    backward() computes exactly these, layer by layer, for any depth.
+
+    init, how each layer l with `in` inputs is drawn:
+        "torch"   nn.Linear's default: W_l and b_l ~ U(−1/√in, 1/√in) (kaiming_uniform_, a = √5)
+        "dd2424"  W_l ~ N(0, 1/in) (std 1/√in), b_l = 0, as DD2424 Assignment 2
+        "he"      W_l ~ N(0, 2/in) (std √(2/in)), b_l = 0 (He et al. 2015, for ReLU)
+        σ (float) W_l ~ N(0, σ²) in every layer, b_l = 0 (DD2424 Assignment 3's experiments)
+    Drawn in float64 on the CPU from `generator`, layer by layer (W_l, then b_l for "torch"),
+    so that the same seed gives the same weights on every device and dtype.
     """
 
-    def __init__(self, d, hidden, K, *, loss="ce", lam=0.0, generator=None,
+    def __init__(self, d, hidden, K, *, loss="ce", lam=0.0, generator=None, init="torch",
                  device="cpu", dtype=torch.float32):
         super().__init__(loss, lam)
+        if not (init in INITS or (isinstance(init, (int, float)) and not isinstance(init, bool) and init > 0)):
+            raise ValueError(f"init must be one of {INITS} or a float σ > 0 (got {init!r})")
         sizes = [d, *hidden, K]
         for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-            bound = 1 / math.sqrt(n_in)
-            W = (torch.rand(n_out, n_in, generator=generator, dtype=torch.float64) * 2 - 1) * bound  # (out, in)
-            b = (torch.rand(n_out, generator=generator, dtype=torch.float64) * 2 - 1) * bound       # (out,)
+            W, b = init_layer(n_in, n_out, init, generator)  # (out, in), (out,)
             self.params[f"W{l}"] = W.to(device=device, dtype=dtype)
             self.params[f"b{l}"] = b.to(device=device, dtype=dtype)
             self.layers.append((f"W{l}", f"b{l}"))
@@ -152,3 +174,15 @@ class MLPClassifier(Classifier):
         """dJ/dθ on the batch (X, y): forward, dS from the loss, backward."""
         scores, caches = self.forward(X)  # (n, K)
         return self.backward(self.loss_backward(scores, y), caches)
+
+
+def init_layer(n_in, n_out, init, generator):
+    """A layer's (W (out, in), b (out,)) in float64 on the CPU, by MLPClassifier's init rule."""
+    if init == "torch":
+        bound = 1 / math.sqrt(n_in)
+        W = (torch.rand(n_out, n_in, generator=generator, dtype=torch.float64) * 2 - 1) * bound  # (out, in)
+        b = (torch.rand(n_out, generator=generator, dtype=torch.float64) * 2 - 1) * bound       # (out,)
+        return W, b
+    std = {"dd2424": 1 / math.sqrt(n_in), "he": math.sqrt(2 / n_in)}.get(init, init)
+    W = torch.randn(n_out, n_in, generator=generator, dtype=torch.float64) * std  # (out, in)
+    return W, torch.zeros(n_out, dtype=torch.float64)                             # (out,)

@@ -1,4 +1,5 @@
-"""Learning-rate schedules, applied once per epoch: eta_next = schedule(eta, epoch, val_loss).
+"""Learning-rate schedules: per epoch, eta_next = schedule(eta, epoch, val_loss); or per update
+step, eta_t = schedule(t) (Cyclic).
 
     Constant                 η stays
     StepDecay(every, f)      η ← f·η after epochs every, 2·every, …
@@ -6,8 +7,48 @@
                              for p epochs in a row; the count then restarts (in torch's terms
                              ReduceLROnPlateau(patience=p − 1, threshold=0))
 Each is a dataclass whose fields are all its state, so dataclasses.asdict saves it.
+
+Per update step t = 0, 1, 2, … (counted over the whole run, not per epoch):
+    Cyclic(eta_min, eta_max, n_s)   the triangular cyclical rate of Smith (2015), cyclic_eta
 """
 from dataclasses import dataclass
+
+
+def cyclic_eta(t, eta_min, eta_max, n_s):
+    """The triangular cyclical learning rate at update step t (Smith 2015; DD2424 Assignment 2).
+
+    Math (ℓ = 0, 1, 2, … the cycle; one cycle is 2·n_s steps):
+        η_t = η_min + (t − 2ℓn_s)/n_s · (η_max − η_min)         for 2ℓn_s ≤ t ≤ (2ℓ+1)n_s
+        η_t = η_max − (t − (2ℓ+1)n_s)/n_s · (η_max − η_min)     for (2ℓ+1)n_s ≤ t ≤ 2(ℓ+1)n_s
+    η rises linearly from η_min at t = 0 to η_max at t = n_s, falls back to η_min at t = 2n_s,
+    and repeats. The same as η_min + (1 − |t/n_s − 2ℓ − 1|)(η_max − η_min), ℓ = ⌊t / 2n_s⌋.
+    Inputs:  t ≥ 0 an int, 0 < eta_min < eta_max, n_s ≥ 1 an int (steps per half cycle)
+    Returns: η_t, a float
+    """
+    ell, s = divmod(t, 2 * n_s)  # the cycle, and the step within it
+    if s <= n_s:
+        return eta_min + s / n_s * (eta_max - eta_min)
+    return eta_max - (s - n_s) / n_s * (eta_max - eta_min)
+
+
+@dataclass(frozen=True)
+class Cyclic:
+    """cyclic_eta as a schedule of the update step: Cyclic(1e-5, 1e-1, 500)(t) = η_t."""
+    eta_min: float
+    eta_max: float
+    n_s: int
+
+    def __call__(self, t):
+        return cyclic_eta(t, self.eta_min, self.eta_max, self.n_s)
+
+    def steps(self, cycles):
+        """Update steps in `cycles` whole cycles: 2·cycles·n_s."""
+        return 2 * cycles * self.n_s
+
+    @property
+    def record_every(self):
+        """Steps between two metric records: n_s/5 (rounded down, at least 1), ≥ 10 records a cycle."""
+        return max(1, self.n_s // 5)
 
 
 @dataclass

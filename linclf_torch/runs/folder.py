@@ -22,7 +22,7 @@ from ..files import check_out_dir, save_figure
 from .checkpoint import read_checkpoint, save_checkpoint
 from .results import write_results
 
-OUTPUTS = ("results.json", "model.pt", "curves.png", "accuracy.png", "weights.png")
+OUTPUTS = ("results.json", "model.pt", "curves.png", "accuracy.png", "eta.png", "weights.png")
 
 
 class RunFolder:

@@ -1,6 +1,8 @@
 """Continuing a run folder (`linclf train --resume DIR`): what may continue, and from where.
 
 A run continues with its own config; only the number of epochs (and the device) may change.
+A --cycles run keeps its length: it ends inside an epoch, so a longer run would have gone on
+with that epoch's batches, which a resumed run, starting the next epoch, would not.
 Its model.pt holds the parameters, the training state (training/state.py) of the last completed
 epoch and the data folder it was trained on (results.json too, for older checkpoints).
 """
@@ -11,14 +13,15 @@ from pathlib import Path
 import torch
 
 from ..errors import LinclfError
+from ..training.state import make_cycle
 from .checkpoint import check_same_images, load_params, read_checkpoint
 
 
 def resume_config(folder, flags):
     """-> (cfg, checkpoint, data) of the run in folder, after checking it can go on as flags ask.
 
-    flags: the TrainConfig fields given on the command line; only epochs and device may
-    differ from the run's. data is recorded_source's ({} when unknown).
+    flags: the TrainConfig fields given on the command line; only epochs (not for a --cycles
+    run) and device may differ from the run's. data is recorded_source's ({} when unknown).
     """
     folder = Path(folder)
     if not (folder / "model.pt").exists() and not any(folder.iterdir()):
@@ -30,11 +33,19 @@ def resume_config(folder, flags):
     if results.get("status") == "diverged":
         raise LinclfError(f"{folder} diverged in epoch {results.get('diverged_epoch')}; resuming would diverge "
                           "again: start a new run with a smaller --eta")
+    changeable = ("device",) if cfg.cycles is not None else ("epochs", "device")  # see the module docstring
     for name, value in flags.items():
-        if name not in ("epochs", "device") and value != getattr(cfg, name):
+        if name not in changeable and value != getattr(cfg, name):
             flag = "--" + name.replace("_", "-")
+            may = "only --epochs may change" if cfg.cycles is None else "a --cycles run keeps its length"
             raise LinclfError(f"{flag} {value} conflicts with the run's {getattr(cfg, name)}: --resume continues "
-                              f"{folder} as configured, only --epochs may change; drop {flag}, or start a new run")
+                              f"{folder} as configured, {may}; drop {flag}, or start a new run")
+    if cfg.cycles is not None:
+        step = checkpoint["train_state"].get("step", 0)
+        if make_cycle(cfg.eta_cycle).steps(cfg.cycles) <= step:
+            raise LinclfError(f"{folder} has already trained its {cfg.cycles} cycles ({step} update steps); "
+                              "start a new run with more --cycles")
+        return (replace(cfg, device=flags.get("device", cfg.device)), checkpoint, recorded_source(checkpoint) or {})
     epochs = flags.get("epochs", cfg.epochs)
     if epochs <= done:
         raise LinclfError(f"{folder} has already completed {done} epochs; pass --epochs N with N > {done} "

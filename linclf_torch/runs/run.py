@@ -32,8 +32,9 @@ def results_record(status, cfg, state, source=None, *, epochs=None, wall_time_s=
     """A run's results: status, epochs, config, history (of `epochs`, default all completed),
     final accuracies, training time and, when known, where the data came from."""
     epochs = state.epoch if epochs is None else epochs
+    history = [r for r in state.history if r["epoch"] <= epochs]  # a cyclic run has several records an epoch
     return {"status": status, "epochs_completed": epochs, "diverged_epoch": state.diverged_epoch,
-            "config": asdict(cfg), "history": state.history[:epochs], "final": final,
+            "config": asdict(cfg), "history": history, "final": final,
             "wall_time_s": state.wall_time_s if wall_time_s is None else wall_time_s,
             **({"data": source} if source is not None else {})}
 
@@ -69,7 +70,7 @@ def _run(cfg, data, folder, progress, checkpoint, source):
         restore(model, state, checkpoint, data)
     env = env_info(device)
 
-    def save_epoch(record):
+    def save_epoch(records):
         folder.save_epoch(model, data, cfg, state, results_record("running", cfg, state, source), env)
 
     try:
@@ -94,13 +95,24 @@ def _run(cfg, data, folder, progress, checkpoint, source):
 
 
 def figures(completed, history, model, data, cfg):
-    """The run's figures, name -> matplotlib Figure: loss/cost and accuracy curves; a linear
-    model's class templates, once completed."""
+    """The run's figures, name -> matplotlib Figure: loss/cost and accuracy curves (against
+    update steps for a cyclic η, with η(t) beside them); a linear model's class templates,
+    once completed."""
     if not history:
         return {}
-    from ..figures.plots import accuracy_figure, curves_figure, weights_figure  # matplotlib: only now
-    title = f"{cfg.loss.upper()}, η = {cfg.eta:g}, λ = {cfg.lam:g}, batch size {cfg.batch_size}"
+    from ..figures.plots import accuracy_figure, curves_figure, eta_figure, weights_figure  # matplotlib: only now
+    title = f"{cfg.loss.upper()}, {eta_words(cfg)}, λ = {cfg.lam:g}, batch size {cfg.batch_size}"
     drawn = {"curves": curves_figure(history, title=title), "accuracy": accuracy_figure(history, title=title)}
+    if cfg.eta_cycle != "none":
+        drawn["eta"] = eta_figure(history, title=title)
     if completed and "W" in model.params:
         drawn["weights"] = weights_figure(model.params["W"], data.classes, data.image_shape, title=title)
     return drawn
+
+
+def eta_words(cfg):
+    """"η = 0.001", or for a cyclic rate "η cyclic 1e-05–0.1, n_s = 500"."""
+    if cfg.eta_cycle == "none":
+        return f"η = {cfg.eta:g}"
+    _, eta_min, eta_max, n_s = cfg.eta_cycle.split(":")
+    return f"η cyclic {float(eta_min):g}–{float(eta_max):g}, n_s = {int(n_s)}"

@@ -17,8 +17,10 @@ NORMALIZE = ("pixel", "channel")         # standardize per dimension (DD2424) or
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float64")
 DATA_DIR = "data"                        # the CIFAR-10 folder when a command names none
-SWEPT = ("loss", "eta", "lam", "batch_size", "epochs", "decay")  # what `linclf grid` takes lists of
+INITS = ("torch", "dd2424", "he")       # the MLP's init rules (nn/models.py), or a number σ
+SWEPT = ("loss", "eta", "eta_cycle", "lam", "batch_size", "epochs", "decay")  # what `linclf grid` takes lists of
 DECAY_USAGE = "none, step:EVERY:FACTOR (e.g. step:10:0.1) or plateau[:PATIENCE:FACTOR] (e.g. plateau:2:0.1)"
+ETA_USAGE = "a number (e.g. 0.001) or cyclic:MIN:MAX:N_S (e.g. cyclic:1e-5:1e-1:500)"
 
 
 def parse_decay(spec):
@@ -43,15 +45,69 @@ def parse_decay(spec):
     raise LinclfError(f"bad --decay {spec!r}: use {DECAY_USAGE}; EVERY, PATIENCE ≥ 1 and 0 < FACTOR ≤ 1")
 
 
+def parse_cycle(spec):
+    """'cyclic:MIN:MAX:N_S' -> (eta_min, eta_max, n_s): the triangular cyclical rate of
+    nn/schedules.py, η from MIN up to MAX over N_S update steps and back; 0 < MIN < MAX, both
+    finite, N_S an integer ≥ 1."""
+    name, *args = str(spec).split(":")
+    problem = "use cyclic:MIN:MAX:N_S with numbers MIN and MAX and an integer N_S"
+    if name == "cyclic" and len(args) == 3:
+        try:
+            eta_min, eta_max, n_s = float(args[0]), float(args[1]), int(args[2])
+        except ValueError:
+            pass
+        else:
+            if not (0 < eta_min < math.inf and 0 < eta_max < math.inf):
+                problem = "MIN and MAX must be > 0 and finite"
+            elif eta_min >= eta_max:
+                problem = "MIN must be smaller than MAX"
+            elif n_s < 1:
+                problem = "N_S, the update steps from MIN to MAX, must be ≥ 1"
+            else:
+                return eta_min, eta_max, n_s
+    raise LinclfError(f"bad --eta {spec!r}: {problem}")
+
+
+def parse_eta(value):
+    """--eta as given: a number -> ("eta", float); 'cyclic:…' -> ("eta_cycle", the spec, validated)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "eta", float(value)
+    text = str(value)
+    if text.startswith("cyclic"):
+        parse_cycle(text)
+        return "eta_cycle", text
+    try:
+        return "eta", float(text)
+    except ValueError:
+        raise LinclfError(f"bad --eta {text!r}: use {ETA_USAGE}") from None
+
+
+def parse_init(init):
+    """--init: 'torch', 'dd2424', 'he' (nn/models.py), or a number σ > 0, returned as a float."""
+    if init in INITS:
+        return init
+    try:
+        sigma = float(init)
+    except (TypeError, ValueError):
+        sigma = math.nan
+    if isinstance(init, bool) or not 0 < sigma < math.inf:
+        raise LinclfError(f"bad --init {init!r}: choose one of {', '.join(INITS)} or a number σ > 0 "
+                          "(every weight ~ N(0, σ²))")
+    return sigma
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     model: str = "linear"       # "linear" | "mlp"
     hidden: tuple = ()          # hidden layer sizes of the MLP
+    init: str = "torch"         # the MLP's init: "torch" | "dd2424" | "he" | a number σ, see nn/models.py
     loss: str = "ce"            # "ce" (softmax + cross-entropy) | "mbce" (sigmoid + multiple BCE)
-    eta: float = 0.001          # learning rate
+    eta: float = 0.001          # learning rate; with eta_cycle, its MIN (set from it)
+    eta_cycle: str = "none"     # "none" or "cyclic:MIN:MAX:N_S": η_t per update step, see parse_cycle
     lam: float = 0.0            # L2 strength λ in J = loss + λ‖W‖²
     batch_size: int = 100       # images per mini-batch
-    epochs: int = 40            # passes over the training split
+    epochs: int = 40            # passes over the training split (not used with cycles)
+    cycles: int | None = None   # with eta_cycle: train exactly 2·cycles·N_S update steps instead of epochs
     shuffle: bool = False       # reshuffle every epoch (the reports go in order)
     flip: float = 0.0           # probability of mirroring each training image, per epoch
     decay: str = "none"         # learning-rate schedule, see parse_decay
@@ -90,10 +146,24 @@ class TrainConfig:
             (self.image_size >= 1, f"--image-size must be ≥ 1 (got {self.image_size})"),
             (0 <= self.seed < 2**63, f"--seed must be an integer in [0, 2^63) (got {self.seed})"),
         ]
+        cyclic = self.eta_cycle != "none"
+        if cyclic:  # η starts at MIN: eta says so in results.json and grid tables
+            object.__setattr__(self, "eta", parse_cycle(self.eta_cycle)[0])
+        checks += [
+            (self.cycles is None or (type(self.cycles) is int and self.cycles >= 1),
+             f"--cycles must be an integer ≥ 1 (got {self.cycles})"),
+            (self.cycles is None or cyclic, "--cycles needs a cyclic learning rate: --eta cyclic:MIN:MAX:N_S"),
+            (not cyclic or self.decay == "none", "--decay is a per-epoch schedule: drop it with --eta cyclic:…"),
+            (not cyclic or not self.cuda_graphs, "--cuda-graphs replays whole epochs at one rate: drop it with "
+             "--eta cyclic:…"),
+            (self.model == "mlp" or self.init == "torch", "--init is for --model mlp (the linear classifier "
+             "draws W ~ N(0, 0.01²), as DD2424 Assignment 1)"),
+        ]
         for ok, message in checks:
             if not ok:  # NaN fails every comparison, so it lands here too
                 raise LinclfError(message)
         parse_decay(self.decay)  # fails early on a malformed --decay
+        parse_init(self.init)
 
     @classmethod
     def from_dict(cls, d):
@@ -118,6 +188,21 @@ def expand_grid(base, **lists):
 
 
 def given(args):
-    """The TrainConfig fields set (not None) in an argparse Namespace, as TrainConfig takes them."""
+    """The TrainConfig fields set (not None) in an argparse Namespace, as TrainConfig takes them.
+
+    --eta's values are numbers (eta) or cyclic specs (eta_cycle), not both in one grid;
+    --cycles and --epochs exclude each other.
+    """
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    if "cycles" in values and "epochs" in values:
+        raise LinclfError("--cycles and --epochs both set the length of the run: give one of them")
+    if "eta" in values:  # in its place: a grid's first flag varies slowest
+        raw = values["eta"]
+        parsed = [parse_eta(v) for v in (raw if isinstance(raw, list) else [raw])]
+        kinds = {kind for kind, _ in parsed}
+        if len(kinds) > 1:
+            raise LinclfError("--eta takes numbers or cyclic:MIN:MAX:N_S specs, not both in one grid")
+        kind, numbers = kinds.pop(), [v for _, v in parsed]
+        values = {kind if k == "eta" else k: v for k, v in values.items()}
+        values[kind] = numbers if isinstance(raw, list) else numbers[0]
     return {k: tuple(v) if k in ("hidden", "classes") else v for k, v in values.items()}  # TrainConfig's tuples

@@ -5,6 +5,9 @@ on-device gathers, the shuffle permutation and the flip mask are drawn on the de
 seeded generator, and the epoch's metrics are read back to the host once per epoch.
 On CUDA, with cfg.cuda_graphs, the epoch's steps run as a CUDA graph (epoch_runner, graphs.py).
 Training stops early when those metrics are NaN or inf: the run has diverged (state.py).
+With a cyclic learning rate (cfg.eta_cycle) the rate changes before every update step,
+η_t = Cyclic(t) (nn/schedules.py), and the metrics are read every n_s/5 steps and at the
+end (cyclic_epoch); --cycles stops after exactly 2·cycles·n_s steps, inside an epoch if need be.
 """
 import functools
 import math
@@ -16,8 +19,9 @@ from ..errors import LinclfError
 from ..nn.models import LinearClassifier, MLPClassifier
 from ..progress import bar as progress_bar
 from .batches import batches, draw_epoch
+from .config import parse_init
 from .graphs import GraphedEpoch
-from .state import TrainState
+from .state import TrainState, make_cycle
 
 
 def build_model(cfg, d, K, device):
@@ -25,7 +29,7 @@ def build_model(cfg, d, K, device):
     generator = torch.Generator().manual_seed(cfg.seed)
     common = dict(loss=cfg.loss, lam=cfg.lam, generator=generator, device=device, dtype=cfg.torch_dtype)
     if cfg.model == "mlp":
-        return MLPClassifier(d, cfg.hidden, K, **common)
+        return MLPClassifier(d, cfg.hidden, K, init=parse_init(cfg.init), **common)
     return LinearClassifier(d, K, **common)
 
 
@@ -36,6 +40,39 @@ def train_epoch(model, optimizer, data, cfg, generator):
     """
     for Xb, yb in batches(data, cfg, *draw_epoch(data, cfg, generator)):
         optimizer.step(model.gradients(Xb, yb))
+
+
+def cyclic_epoch(model, optimizer, data, cfg, generator, cycle, step, stop, set_eta, record):
+    """One epoch of train_epoch with a rate per update step, from update `step` on.
+
+    Before update t: set_eta(cycle(t)). After every cycle.record_every-th update and after the
+    last (t = stop): record(t), which returns False to stop (every model diverged). The epoch
+    ends early at update `stop`. Returns the number of updates done, counted over the run.
+    """
+    for Xb, yb in batches(data, cfg, *draw_epoch(data, cfg, generator)):
+        if step == stop:
+            break
+        set_eta(cycle(step))
+        optimizer.step(model.gradients(Xb, yb))
+        step += 1
+        if (step % cycle.record_every == 0 or step == stop) and record(step) is False:
+            break
+    return step
+
+
+def planned_steps(cfg, n):
+    """(update steps of the whole run, steps per full epoch) for n training images: with
+    cfg.cycles, 2·cycles·n_s steps (the last epoch may stop early); else cfg.epochs epochs."""
+    per_epoch = math.ceil(n / cfg.batch_size)
+    if cfg.cycles is not None:
+        return make_cycle(cfg.eta_cycle).steps(cfg.cycles), per_epoch
+    return cfg.epochs * per_epoch, per_epoch
+
+
+def planned_epochs(cfg, n):
+    """The epochs the run takes, the last one maybe cut short (--cycles)."""
+    total, per_epoch = planned_steps(cfg, n)
+    return math.ceil(total / per_epoch)
 
 
 def epoch_runner(model, optimizer, data, cfg, graphs=None):
@@ -80,36 +117,58 @@ def check_data(data, cfg):
 
 @torch.no_grad()
 def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=None):
-    """Train `model` in place on data.X_train; return the history, one dict per epoch.
+    """Train `model` in place on data.X_train; return the history.
 
-    Each record: epoch, eta (in effect during that epoch) and epoch_metrics' six numbers.
-    on_epoch(record), when given, is called after every epoch (checkpoints, logging), once
-    `state` is ready for the next one. state: a TrainState to continue from (default: epoch
-    0); it is updated in place. When an epoch's metrics are NaN or inf, training stops:
-    state.diverged_epoch is that epoch, its record is not in the history, and the model
-    holds that epoch's parameters (runs/run.py keeps the last finite epoch's checkpoint on disk).
+    Each record: epoch, eta and epoch_metrics' six numbers. With a constant or per-epoch rate
+    one record per epoch, eta the rate in effect during it. With a cyclic rate (cfg.eta_cycle)
+    one record every n_s/5 update steps and one at the end, each also with "step" (updates
+    done), "epoch" the epoch the record falls in (1-based; a record at an epoch's last step
+    belongs to it) and "eta" = η_t at t = step, the rate of the next update (so the records
+    sample the curve η(t)).
+    on_epoch(records), when given, is called after every epoch with the epoch's records
+    (checkpoints, logging), once `state` is ready for the next one. state: a TrainState to
+    continue from (default: epoch 0, step 0); it is updated in place. When metrics are NaN or
+    inf, training stops: state.diverged_epoch is that epoch, none of its records are in the
+    history, and the model holds the parameters of that moment (runs/run.py keeps the last
+    finite epoch's checkpoint on disk).
     graphs: replay each epoch as a CUDA graph (epoch_runner; default: cfg.cuda_graphs, on CUDA).
     """
     check_data(data, cfg)
     if state is None:
         state = TrainState.start(model, cfg, data.X_train.device)
-    run_epoch = epoch_runner(model, state.optimizer, data, cfg, graphs)
-    bar = progress_bar(range(state.epoch + 1, cfg.epochs + 1), desc="train", unit="epoch", enabled=progress,
-                       initial=state.epoch, total=cfg.epochs)
+    cycle = make_cycle(cfg.eta_cycle)
+    total, per_epoch = planned_steps(cfg, len(data.y_train))
+    epochs = math.ceil(total / per_epoch)
+    run_epoch = epoch_runner(model, state.optimizer, data, cfg, graphs) if cycle is None else None
+    bar = progress_bar(range(state.epoch + 1, epochs + 1), desc="train", unit="epoch", enabled=progress,
+                       initial=state.epoch, total=epochs)
     for epoch in bar:
         start = time.perf_counter()
-        run_epoch(state.generator)
-        record = {"epoch": epoch, "eta": state.optimizer.lr, **epoch_metrics(model, data)}
-        if not finite(record):  # already on the host: no extra sync
+        if cycle is None:
+            run_epoch(state.generator)
+            step = epoch * per_epoch
+            records = [{"epoch": epoch, "eta": state.optimizer.lr, **epoch_metrics(model, data)}]
+        else:
+            records = []
+
+            def record(step, epoch=epoch, records=records):
+                records.append({"step": step, "epoch": epoch, "eta": cycle(step), **epoch_metrics(model, data)})
+                return finite(records[-1])
+
+            step = cyclic_epoch(model, state.optimizer, data, cfg, state.generator, cycle, state.step, total,
+                                lambda eta: setattr(state.optimizer, "lr", eta), record)
+        if not all(map(finite, records)):  # already on the host: no extra sync
             state.diverged_epoch = epoch
             break
         state.wall_time_s += time.perf_counter() - start  # epoch_metrics waited for the device
-        state.epoch = epoch
-        state.history.append(record)
-        state.optimizer.lr = state.schedule(state.optimizer.lr, epoch, record["val_loss"])
-        bar.set_postfix(cost=f"{record['train_cost']:.4f}", val_acc=f"{record['val_acc']:.4f}")
+        state.epoch, state.step = epoch, step
+        state.history.extend(records)
+        if cycle is None:
+            state.optimizer.lr = state.schedule(state.optimizer.lr, epoch, records[-1]["val_loss"])
+        if records:
+            bar.set_postfix(cost=f"{records[-1]['train_cost']:.4f}", val_acc=f"{records[-1]['val_acc']:.4f}")
         if on_epoch is not None:
-            on_epoch(record)
+            on_epoch(records)
     bar.close()
     return state.history
 

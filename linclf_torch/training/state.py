@@ -3,8 +3,9 @@
 Besides the parameters (which live in the model), training carries from one epoch to the
 next: the optimizer (learning rate, momentum buffers), the schedule (a plateau's best loss
 and patience count), the generator that draws the shuffle order and the flip masks, the
-number of epochs done and their history. Restoring all of them continues a run bit for bit:
-the same final weights and history as a run that was never stopped (tests/test_reliability.py).
+number of epochs and update steps done (a cyclic η_t is a function of the step) and the
+history. Restoring all of them continues a run bit for bit: the same final weights and
+history as a run that was never stopped (tests/test_reliability.py).
 """
 import dataclasses
 from dataclasses import dataclass, field
@@ -13,8 +14,8 @@ import torch
 
 from ..errors import LinclfError
 from ..nn.optim import SGD
-from ..nn.schedules import Constant, PlateauDecay, StepDecay
-from .config import parse_decay
+from ..nn.schedules import Constant, Cyclic, PlateauDecay, StepDecay
+from .config import parse_cycle, parse_decay
 
 
 def make_schedule(spec):
@@ -23,13 +24,19 @@ def make_schedule(spec):
     return {"none": Constant, "step": StepDecay, "plateau": PlateauDecay}[name](*numbers)
 
 
+def make_cycle(spec):
+    """The per-step schedule (nn/schedules.Cyclic) for cfg.eta_cycle, or None for "none"."""
+    return None if spec == "none" else Cyclic(*parse_cycle(spec))
+
+
 @dataclass
 class TrainState:
     optimizer: SGD
     schedule: object                   # an nn/schedules.py object, called once per epoch
     generator: torch.Generator         # shuffle order and flip masks, on the data's device
     epoch: int = 0                     # epochs completed
-    history: list = field(default_factory=list)  # one record per completed epoch
+    step: int = 0                      # update steps completed (a cyclic η_t is a function of it)
+    history: list = field(default_factory=list)  # one record per epoch; with a cyclic η, per n_s/5 steps
     wall_time_s: float = 0.0           # seconds spent in completed epochs
     diverged_epoch: int | None = None  # the epoch whose cost came out NaN or inf, if any
 
@@ -44,6 +51,7 @@ class TrainState:
         """Tensors (on the CPU), lists, strings and numbers only: loadable with weights_only=True."""
         return {
             "epoch": self.epoch,
+            "step": self.step,
             "history": [dict(record) for record in self.history],
             "wall_time_s": self.wall_time_s,
             "optimizer": {"lr": self.optimizer.lr,
@@ -69,14 +77,19 @@ class TrainState:
                     raise ValueError(f"momentum buffer {name} does not fit the model")
             if not all(type(v) in (int, float) for v in state["schedule"].values()):
                 raise ValueError("schedule state holds something other than numbers")
-            history = list(state["history"])
-            if len(history) != state["epoch"] or not all(isinstance(r, dict) for r in history):
+            history, step = list(state["history"]), int(state.get("step", 0))  # no step: saved before cyclic rates
+            if not all(isinstance(r, dict) for r in history):
+                raise ValueError("a history record is not a dict")
+            if any("step" in r for r in history):  # a cyclic run: records up to the saved step
+                if history and history[-1]["step"] > step:
+                    raise ValueError(f"history records up to step {history[-1]['step']}, state at step {step}")
+            elif len(history) != state["epoch"]:
                 raise ValueError(f"{len(history)} history records for {state['epoch']} epochs")
             self.optimizer.load_state_dict({"lr": float(state["optimizer"]["lr"]),
                                             "buffers": {k: b.to(params[k]) for k, b in buffers.items()}})
             self.schedule = dataclasses.replace(self.schedule, **state["schedule"])
             self.generator.set_state(state["generator"])
-            self.epoch, self.history = int(state["epoch"]), history
+            self.epoch, self.step, self.history = int(state["epoch"]), step, history
             self.wall_time_s = float(state["wall_time_s"])
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
             raise LinclfError(f"{where} holds no usable training state ({type(e).__name__}: {e}); "
