@@ -94,6 +94,31 @@ def test_gradcheck(folder, tmp_path, monkeypatch):
     assert len(table_rows(report)) == 9
 
 
+def test_a2_two_layer(folder, tmp_path, monkeypatch):
+    results, report, out = quick("a2_two_layer", folder, tmp_path, monkeypatch,
+                                 figures=("exercise3_curves", "exercise4_eta", "final_accuracy", "searches"))
+    assert all(float(max_rel) < 1e-6 for _, _, max_rel, _ in results["gradient_check"])  # float64, centred
+    assert len(results["gradient_check"]) == 8  # W1, b1, W2, b2 at λ 0 and 0.01
+    runs = results["runs"]
+    assert list(runs) == ["overfit", "exercise 3", "exercise 4", "final"]
+    overfit = runs["overfit"]["history"]  # --quick: 20 epochs of a 6-unit network, not yet memorised
+    assert overfit[-1]["train_loss"] < overfit[0]["train_loss"] / 2 and runs["overfit"]["final"]["train_acc"] > 0.5
+    assert all(runs[k]["config"]["hidden"] == [6] and runs[k]["config"]["init"] == "dd2424" for k in runs)
+    assert (runs["exercise 3"]["config"]["cycles"], runs["exercise 4"]["config"]["cycles"]) == (1, 3)
+    assert runs["exercise 4"]["history"][-1]["step"] == 2 * 3 * 8  # three cycles of n_s = 8
+    # the searches rank on validation accuracy; the final λ is the best of both rank 1s; test never seen by them
+    for stage in ("coarse", "fine"):
+        ranked = results["searches"][stage]
+        assert [r["final"]["val_acc"] for r in ranked] == sorted((r["final"]["val_acc"] for r in ranked), reverse=True)
+        assert all("test_acc" not in r["final"] for r in ranked)
+        assert all(-5 <= r["l"] <= -1 for r in ranked) if stage == "coarse" else True
+    best = max((results["searches"][s][0] for s in ("coarse", "fine")), key=lambda r: r["final"]["val_acc"])
+    assert results["final_lam"] == best["lam"] == runs["final"]["config"]["lam"]
+    fine_ls = [r["l"] for r in results["searches"]["fine"]]
+    assert all(abs(l - results["searches"]["coarse"][0]["l"]) <= 0.5 for l in fine_ls)
+    assert "45.85% / 46.29%" in report and "| exercise 4 |" in report
+
+
 def test_bad_flag_is_one_line_and_exit_2(folder, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     argv = ["--data-dir", str(folder), "--quick", "--no-progress", "--out", str(tmp_path / "out")]
