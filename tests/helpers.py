@@ -37,3 +37,9 @@ class Exploit:
 
     def __reduce__(self):
         return self.call
+
+
+def failed_cases(report):
+    """The 1-based numbers of a gradcheck report's cases where some gradient failed."""
+    return {i for i, case in enumerate(report.cases, start=1)
+            if any(r.status == "FAIL" for r in report.results if r.case is case)}

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import failed_cases
 from linclf_torch.nn.models import LinearClassifier
 from linclf_torch.yourgrad import check as yourgrad
 from linclf_torch.yourgrad.check import CASES, YourFunctionError, check
@@ -15,18 +16,7 @@ LARGE = {i for i, case in enumerate(CASES, start=1) if case.scores}    # scores 
 EVERY = set(range(1, len(CASES) + 1))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tensors this small run fastest on one thread; with two on two busy cores each check took 5x longer."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def failed_cases(report):
-    return {i for i, case in enumerate(report.cases, start=1)
-            if any(r.status == "FAIL" for r in report.results if r.case is case)}
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --------------------------------------------------------------- the library, in both layouts

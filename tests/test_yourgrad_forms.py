@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import failed_cases
 from linclf_torch.yourgrad.check import TWO_LAYER_CASES, YourFunctionError, check
 
 WITH_LAM = {i for i, case in enumerate(TWO_LAYER_CASES, start=1) if case.lam > 0}
@@ -13,17 +14,7 @@ MANY = {i for i, case in enumerate(TWO_LAYER_CASES, start=1) if case.n > 1}
 EVERY = set(range(1, len(TWO_LAYER_CASES) + 1))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def failed_cases(report):
-    return {i for i, case in enumerate(report.cases, start=1)
-            if any(r.status == "FAIL" for r in report.results if r.case is case)}
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def ApplyNetwork(X, net):
