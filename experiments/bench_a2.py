@@ -1,0 +1,164 @@
+"""Speed of DD2424 Assignment 2's training: linclf's two-layer trainer against the autograd loop.
+
+Question: on the same data, configuration and device, how long does exercise 4 take (split
+a1's sizes: 10,000 training and 10,000 validation images; 3072 → 50, ReLU → 10; init
+N(0, 1/in); λ 0.01; batch 100; η cyclic 1e-5 → 1e-1 with n_s = 800, three cycles = 4,800
+update steps; loss, cost and accuracy on the training and validation sets every n_s/5 steps)
+  (a) with linclf's trainer (forward and backward by hand, η_t set before every update);
+  (b) with the loop a PyTorch user writes: nn.Linear, ReLU, nn.Linear, F.cross_entropy plus
+      λ(‖W1‖² + ‖W2‖²), torch.optim.SGD with param_group["lr"] = η_t before every step,
+      autograd, batches sliced from the tensors, the same evaluations under no_grad;
+  (floor) the matrix products of (a) and (b) alone: per step X W1ᵀ, H W2ᵀ, dSᵀH, dS W2,
+      dHᵀX; per evaluation X W1ᵀ and H W2ᵀ on both sets; nothing else;
+  (d) a λ search of 8 values (two cycles, n_s = 2⌊10,000 / 100⌋ = 200, on the same data),
+      its networks trained one after another against all at once (run_grid)?
+(a) and (b) start from the same weights and reach the same accuracy. Each time is the median
+of --repeats runs after a short warm-up; (d) runs once each.
+
+    python experiments/bench_a2.py --threads 1          # synthetic data of CIFAR-10's shape
+
+Evidence: docs/performance.md, "Two layers (DD2424 A2)".
+"""
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from linclf_torch.cli.experiment import script
+from linclf_torch.data.prepare import prepare, resolve_device
+from linclf_torch.figures.tables import markdown_table, pct
+from linclf_torch.grid.search import run_grid
+from linclf_torch.nn import accuracy
+from linclf_torch.nn.schedules import cyclic_eta
+from linclf_torch.training.config import TrainConfig, parse_cycle
+from linclf_torch.training.loop import build_model, train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench.py beside this file
+from bench import sync, synthetic_cifar, timed  # noqa: E402
+
+
+def linclf_run(cfg, data):
+    """(a): linclf's trainer; the final validation and test accuracy."""
+    model = build_model(cfg, data.X_train.shape[1], len(data.classes), data.X_train.device)
+    history = train(model, data, cfg, progress=False)
+    return history[-1]["val_acc"], accuracy(model.predict(data.X_test), data.y_test).item()
+
+
+def autograd_run(cfg, data):
+    """(b): nn.Linear + ReLU + nn.Linear, F.cross_entropy + L2, optim.SGD, autograd, η_t per step."""
+    d, K, device, dtype = data.X_train.shape[1], len(data.classes), data.X_train.device, data.X_train.dtype
+    lo, hi, n_s = parse_cycle(cfg.eta_cycle)
+    net = torch.nn.Sequential(torch.nn.Linear(d, cfg.hidden[0]), torch.nn.ReLU(), torch.nn.Linear(cfg.hidden[0], K))
+    net.to(device=device, dtype=dtype)
+    with torch.no_grad():  # linclf's init: the same start, the same accuracy
+        p = build_model(cfg, d, K, device).params
+        for layer, l in ((net[0], 1), (net[2], 2)):
+            layer.weight.copy_(p[f"W{l}"])
+            layer.bias.copy_(p[f"b{l}"])
+    weights = (net[0].weight, net[2].weight)
+    optimizer = torch.optim.SGD(net.parameters(), lr=lo)
+    n, B, total, every = len(data.y_train), cfg.batch_size, 2 * cfg.cycles * n_s, max(1, n_s // 5)
+    t, metrics = 0, None
+    while t < total:
+        for i in range(0, n, B):
+            if t == total:
+                break
+            optimizer.param_groups[0]["lr"] = cyclic_eta(t, lo, hi, n_s)
+            loss = F.cross_entropy(net(data.X_train[i:i + B]), data.y_train[i:i + B])
+            loss = loss + cfg.lam * sum(w.pow(2).sum() for w in weights)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            t += 1
+            if t % every == 0 or t == total:  # the same evaluations as linclf's records
+                with torch.no_grad():
+                    values = []
+                    for X, y in ((data.X_train, data.y_train), (data.X_val, data.y_val)):
+                        scores = net(X)
+                        ce = F.cross_entropy(scores, y)
+                        values += [ce, ce + cfg.lam * sum(w.pow(2).sum() for w in weights),
+                                   (scores.argmax(1) == y).float().mean()]
+                    metrics = torch.stack(values).tolist()
+    with torch.no_grad():
+        return metrics[-1], accuracy(net(data.X_test).argmax(1), data.y_test).item()
+
+
+def floor_run(cfg, data):
+    """(floor): the matrix products of one (a) or (b) run, nothing else (zero weights)."""
+    X, n, B, m = data.X_train, len(data.y_train), cfg.batch_size, cfg.hidden[0]
+    _, _, n_s = parse_cycle(cfg.eta_cycle)
+    total, every = 2 * cfg.cycles * n_s, max(1, n_s // 5)
+    W1, W2 = X.new_zeros(m, X.shape[1]), X.new_zeros(len(data.classes), m)  # (m, d), (K, m)
+    t = 0
+    while t < total:
+        for i in range(0, n, B):
+            if t == total:
+                break
+            Xb = X[i:i + B]                          # (B, d)
+            H = Xb @ W1.T                            # (B, m)
+            S = H @ W2.T                             # (B, K)
+            _dW2, dH = S.T @ H, S @ W2               # (K, m), (B, m)
+            _dW1 = dH.T @ Xb                         # (m, d)
+            t += 1
+            if t % every == 0 or t == total:
+                for Xe in (X, data.X_val):
+                    (Xe @ W1.T) @ W2.T               # (n, K): an evaluation's two products
+    return (data.X_test @ W1.T) @ W2.T
+
+
+def search_run(configs, data, batched):
+    results, _ = run_grid(configs, data, progress=False, batched=batched)
+    return [r["final"]["val_acc"] if r["final"] else None for r in results]
+
+
+@script("bench_a2", __doc__, ("--repeats", {"type": int, "default": 3, "help": "timed runs; the median is reported"}),
+        defaults={"data_dir": None})
+def main(args, exp):
+    device = resolve_device(args.device)
+    n_s, lams = (4, [0.001, 0.01]) if args.quick else (800, [10.0 ** (-5 + 4 * k / 7) for k in range(8)])
+    n_train = 200 if args.quick else 10000
+    raw = synthetic_cifar(5 * n_train, n_train, batch_size=n_train, seed=args.seed, signal=20 if args.quick else 3.5)
+    data = prepare(raw, split="a1", device=device)
+    cfg = TrainConfig(model="mlp", hidden=(8,) if args.quick else (50,), init="dd2424", lam=0.01, batch_size=100,
+                      eta_cycle=f"cyclic:1e-5:1e-1:{n_s}", cycles=1 if args.quick else 3, seed=args.seed,
+                      device=device.type)
+    warm = replace(cfg, eta_cycle=f"cyclic:1e-5:1e-1:{max(1, n_s // 20)}", cycles=1)
+    repeats = 1 if args.quick else args.repeats
+    methods = {}
+    for key, fn in (("a", linclf_run), ("b", autograd_run), ("floor", floor_run)):
+        timing, out = timed(lambda fn=fn: fn(cfg, data), lambda fn=fn: fn(warm, data), repeats, device)
+        methods[key] = {**timing, **({"val_acc": out[0], "test_acc": out[1]} if key != "floor" else {})}
+        print(f"{key}: {timing['median_s']:.2f} s (median of {repeats})", file=sys.stderr)
+    n_s_search = 2 * (len(data.y_train) // cfg.batch_size)
+    searches = [replace(cfg, lam=lam, eta_cycle=f"cyclic:1e-5:1e-1:{n_s_search}", cycles=2) for lam in lams]
+    for key, batched in (("d_sequential", False), ("d_batched", True)):
+        sync(device)
+        start = time.perf_counter()
+        val_accs = search_run(searches, data, batched)
+        sync(device)
+        methods[key] = {"median_s": time.perf_counter() - start, "val_accs": val_accs}
+        print(f"{key}: {methods[key]['median_s']:.2f} s", file=sys.stderr)
+    m = {k: v["median_s"] for k, v in methods.items()}
+    ratios = {"a_vs_floor": m["a"] / m["floor"], "b_vs_a": m["b"] / m["a"],
+              "sequential_vs_batched": m["d_sequential"] / m["d_batched"]}
+    rows = [["(a) linclf's trainer", f"{m['a']:.2f} s", pct(methods["a"]["test_acc"])],
+            ["(b) the autograd loop", f"{m['b']:.2f} s", pct(methods["b"]["test_acc"])],
+            ["(floor) its matrix products alone", f"{m['floor']:.2f} s", ""],
+            [f"(d) λ search of {len(lams)}, one after another", f"{m['d_sequential']:.2f} s", ""],
+            ["(d) the same, batched", f"{m['d_batched']:.2f} s", ""]]
+    report = "\n\n".join([
+        f"# DD2424 A2 exercise 4: speed (n_s {n_s}, {cfg.cycles} cycles, {len(data.y_train)} images, "
+        f"median of {repeats}{', QUICK' if args.quick else ''})",
+        markdown_table(["method", "time", "test acc"], rows),
+        f"a / floor {ratios['a_vs_floor']:.2f}, b / a {ratios['b_vs_a']:.2f}, "
+        f"sequential / batched {ratios['sequential_vs_batched']:.2f}",
+    ])
+    exp.write({"config": {"n_s": n_s, "cycles": cfg.cycles, "lams": lams, "n_train": len(data.y_train)},
+               "methods": methods, "ratios": ratios}, report, None, device)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
