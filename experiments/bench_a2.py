@@ -10,8 +10,9 @@ update steps; loss, cost and accuracy on the training and validation sets every 
       autograd, batches sliced from the tensors, the same evaluations under no_grad;
   (floor) the matrix products of (a) and (b) alone: per step X W1ᵀ, H W2ᵀ, dSᵀH, dS W2,
       dHᵀX; per evaluation X W1ᵀ and H W2ᵀ on both sets; nothing else;
-  (d) a λ search of 8 values (two cycles, n_s = 2⌊10,000 / 100⌋ = 200, on the same data),
-      its networks trained one after another against all at once (run_grid)?
+  (d) a λ search of 8 values (two cycles, n_s = 2⌊10,000 / 100⌋ = 200, on the same data,
+      the metrics read once at the end, as a search needs), its networks trained one after
+      another against all at once (run_grid)?
 (a) and (b) start from the same weights and reach the same accuracy. Each time is the median
 of --repeats runs after a short warm-up; (d) runs once each.
 
@@ -133,7 +134,8 @@ def main(args, exp):
         methods[key] = {**timing, **({"val_acc": out[0], "test_acc": out[1]} if key != "floor" else {})}
         print(f"{key}: {timing['median_s']:.2f} s (median of {repeats})", file=sys.stderr)
     n_s_search = 2 * (len(data.y_train) // cfg.batch_size)
-    searches = [replace(cfg, lam=lam, eta_cycle=f"cyclic:1e-5:1e-1:{n_s_search}", cycles=2) for lam in lams]
+    searches = [replace(cfg, lam=lam, eta_cycle=f"cyclic:1e-5:1e-1:{n_s_search}", cycles=2, records_per_cycle=0)
+                for lam in lams]
     for key, batched in (("d_sequential", False), ("d_batched", True)):
         sync(device)
         start = time.perf_counter()

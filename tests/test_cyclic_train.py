@@ -148,3 +148,16 @@ def test_cyclic_figures_plot_against_update_steps(data):
     assert set(drawn) == {"curves", "accuracy", "eta"}
     assert drawn["curves"].axes[0].get_xlabel() == drawn["eta"].axes[0].get_xlabel() == "update step"
     assert "η cyclic 0.001–0.1, n_s = 12" in drawn["curves"]._suptitle.get_text()
+
+
+@pytest.mark.parametrize("records, steps", [(0, [24]), (2, [12, 24]), (10, [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24])])
+def test_records_per_cycle_sets_how_often_the_metrics_are_read(data, records, steps):
+    """A λ search needs only the final validation accuracy: records_per_cycle=0 reads the
+    metrics once, at the end, and trains the same weights (the records read, they do not write)."""
+    cfg = replace(CFG, records_per_cycle=records)
+    model = build_model(cfg, data.X_train.shape[1], 10, "cpu")
+    history = train(model, data, cfg, progress=False)
+    assert [r["step"] for r in history] == steps
+    every = build_model(CFG, data.X_train.shape[1], 10, "cpu")
+    train(every, data, CFG, progress=False)
+    assert all(torch.equal(model.params[k], every.params[k]) for k in model.params)

@@ -96,7 +96,7 @@ def test_gradcheck(folder, tmp_path, monkeypatch):
 
 def test_a2_two_layer(folder, tmp_path, monkeypatch):
     results, report, out = quick("a2_two_layer", folder, tmp_path, monkeypatch,
-                                 figures=("exercise3_curves", "exercise4_eta", "final_accuracy", "searches"))
+                                 figures=("exercise3_curves", "exercise4_eta", "final_accuracy"))
     assert all(float(max_rel) < 1e-6 for _, _, max_rel, _ in results["gradient_check"])  # float64, centred
     assert len(results["gradient_check"]) == 8  # W1, b1, W2, b2 at λ 0 and 0.01
     runs = results["runs"]

@@ -191,6 +191,8 @@ CASES = [
          r"bad --eta 'cyclic:abc:0.1:5': use cyclic:MIN:MAX:N_S with numbers MIN and MAX and an integer N_S"),
     case("eta-cyclic-n-s-not-an-integer", lambda b: b.train("--eta", "cyclic:1e-5:0.1:2.5"), r"an integer N_S"),
     case("eta-cyclic-missing-n-s", lambda b: b.train("--eta", "cyclic:1e-5:0.1"), r"use cyclic:MIN:MAX:N_S"),
+    case("records-per-cycle-negative", lambda b: b.train("--eta", "cyclic:1e-5:0.1:5", "--records-per-cycle", "-1"),
+         r"--records-per-cycle must be an integer ≥ 0 \(got -1\)"),
     case("cycles-zero", lambda b: b.train("--eta", "cyclic:1e-5:0.1:5", "--cycles", "0"),
          r"--cycles must be an integer ≥ 1 \(got 0\)"),
     case("cycles-negative", lambda b: b.train("--eta", "cyclic:1e-5:0.1:5", "--cycles", "-1"), r"--cycles must be"),

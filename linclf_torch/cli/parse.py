@@ -98,6 +98,8 @@ def add_run_flags(p, command):
          type=int)
     flag("cycles", "with --eta cyclic:…: train exactly 2·N·N_S update steps (instead of --epochs)", type=int,
          metavar="N")
+    flag("records_per_cycle", "with --eta cyclic:…: record the metrics this many times a cycle; 0: only at the end",
+         type=int, metavar="N")
     flag("decay", "none, step:EVERY:FACTOR or plateau[:PATIENCE:FACTOR]")
     flag("flip", "probability of mirroring each training image", type=float)
     flag("shuffle", "reshuffle the training set every epoch", action="store_true")

@@ -111,7 +111,7 @@ def train_group_cyclic(model, optimizer, data, cfg, G, bar):
     """train_group for a group with one cyclic η (cfg.eta_cycle): before every update t the
     G rates become η_t in place (0 for a diverged configuration); the records are train's
     cyclic records (step, epoch, eta, the six metrics), G of them per record step."""
-    cycle = make_cycle(cfg.eta_cycle)
+    cycle = make_cycle(cfg)
     total, _ = planned_steps(cfg, len(data.y_train))
     generator = torch.Generator(device=data.X_train.device).manual_seed(cfg.seed)
     histories, diverged, live = [[] for _ in range(G)], [None] * G, set(range(G))

@@ -37,6 +37,7 @@ class Cyclic:
     eta_min: float
     eta_max: float
     n_s: int
+    records: int = 10  # metric records per cycle (2·n_s steps); 0: only at the end of the run
 
     def __call__(self, t):
         return cyclic_eta(t, self.eta_min, self.eta_max, self.n_s)
@@ -47,8 +48,9 @@ class Cyclic:
 
     @property
     def record_every(self):
-        """Steps between two metric records: n_s/5 (rounded down, at least 1), ≥ 10 records a cycle."""
-        return max(1, self.n_s // 5)
+        """Steps between two metric records: 2·n_s/records (rounded down, at least 1), so at
+        least `records` a cycle; 0 when records is 0 (a record only at the end)."""
+        return max(1, 2 * self.n_s // self.records) if self.records else 0
 
 
 @dataclass

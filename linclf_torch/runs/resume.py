@@ -42,7 +42,7 @@ def resume_config(folder, flags):
                               f"{folder} as configured, {may}; drop {flag}, or start a new run")
     if cfg.cycles is not None:
         step = checkpoint["train_state"].get("step", 0)
-        if make_cycle(cfg.eta_cycle).steps(cfg.cycles) <= step:
+        if make_cycle(cfg).steps(cfg.cycles) <= step:
             raise LinclfError(f"{folder} has already trained its {cfg.cycles} cycles ({step} update steps); "
                               "start a new run with more --cycles")
         return (replace(cfg, device=flags.get("device", cfg.device)), checkpoint, recorded_source(checkpoint) or {})

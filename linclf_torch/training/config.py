@@ -122,6 +122,7 @@ class TrainConfig:
     device: str = "auto"        # "auto" | "cpu" | "cuda"
     dtype: str = "float32"      # "float32" | "float64"
     cuda_graphs: bool = False   # on CUDA, replay each epoch as a CUDA graph (graphs.py); opt-in until a GPU has run it
+    records_per_cycle: int = 10  # with eta_cycle: metric records per cycle (≥ 10 by default); 0: only at the end
 
     def __post_init__(self):
         def one_of(name, value, choices):
@@ -152,6 +153,8 @@ class TrainConfig:
         checks += [
             (self.cycles is None or (type(self.cycles) is int and self.cycles >= 1),
              f"--cycles must be an integer ≥ 1 (got {self.cycles})"),
+            (type(self.records_per_cycle) is int and self.records_per_cycle >= 0,
+             f"--records-per-cycle must be an integer ≥ 0 (got {self.records_per_cycle})"),
             (self.cycles is None or cyclic, "--cycles needs a cyclic learning rate: --eta cyclic:MIN:MAX:N_S"),
             (not cyclic or self.decay == "none", "--decay is a per-epoch schedule: drop it with --eta cyclic:…"),
             (not cyclic or not self.cuda_graphs, "--cuda-graphs replays whole epochs at one rate: drop it with "

@@ -55,7 +55,8 @@ def cyclic_epoch(model, optimizer, data, cfg, generator, cycle, step, stop, set_
         set_eta(cycle(step))
         optimizer.step(model.gradients(Xb, yb))
         step += 1
-        if (step % cycle.record_every == 0 or step == stop) and record(step) is False:
+        every = cycle.record_every
+        if ((every and step % every == 0) or step == stop) and record(step) is False:
             break
     return step
 
@@ -65,7 +66,7 @@ def planned_steps(cfg, n):
     cfg.cycles, 2·cycles·n_s steps (the last epoch may stop early); else cfg.epochs epochs."""
     per_epoch = math.ceil(n / cfg.batch_size)
     if cfg.cycles is not None:
-        return make_cycle(cfg.eta_cycle).steps(cfg.cycles), per_epoch
+        return make_cycle(cfg).steps(cfg.cycles), per_epoch
     return cfg.epochs * per_epoch, per_epoch
 
 
@@ -136,7 +137,7 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=
     check_data(data, cfg)
     if state is None:
         state = TrainState.start(model, cfg, data.X_train.device)
-    cycle = make_cycle(cfg.eta_cycle)
+    cycle = make_cycle(cfg)
     total, per_epoch = planned_steps(cfg, len(data.y_train))
     epochs = math.ceil(total / per_epoch)
     run_epoch = epoch_runner(model, state.optimizer, data, cfg, graphs) if cycle is None else None

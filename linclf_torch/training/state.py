@@ -24,9 +24,10 @@ def make_schedule(spec):
     return {"none": Constant, "step": StepDecay, "plateau": PlateauDecay}[name](*numbers)
 
 
-def make_cycle(spec):
-    """The per-step schedule (nn/schedules.Cyclic) for cfg.eta_cycle, or None for "none"."""
-    return None if spec == "none" else Cyclic(*parse_cycle(spec))
+def make_cycle(cfg):
+    """The per-step schedule (nn/schedules.Cyclic) of cfg.eta_cycle, recording cfg.records_per_cycle
+    times a cycle; None for "none"."""
+    return None if cfg.eta_cycle == "none" else Cyclic(*parse_cycle(cfg.eta_cycle), cfg.records_per_cycle)
 
 
 @dataclass
