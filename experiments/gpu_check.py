@@ -33,6 +33,7 @@ Evidence: not measured yet: no session has had a GPU.
 import argparse
 import functools
 import importlib.util
+import math
 import os
 import statistics
 import subprocess
@@ -150,12 +151,25 @@ def agreement_stage(args, raw, base, save):
         result[dtype] = {"wall_time_s": {k: wall for k, (_, wall) in runs.items()},
                          "n_train": len(cpu.y_train), "epochs": cfg.epochs,
                          **{f"{a} vs {b}": compare(runs[a][0], runs[b][0]) for a, b in pairs}}
+        # DD2424 A2's network: 3072 → 50 → 10, a cyclic η set before every update (two epochs up, two down)
+        n_s = 2 * math.ceil(len(cpu.y_train) / cfg.batch_size)
+        two = replace(cfg, model="mlp", hidden=(50,), init="dd2424", lam=0.01, eta_cycle=f"cyclic:1e-5:1e-1:{n_s}",
+                      cycles=1)
+        (two_cpu, wall) = trained(two, cpu, graphs=False)
+        result[dtype]["wall_time_s"]["two-layer cpu"] = wall
+        if args.cuda:
+            two_cuda, result[dtype]["wall_time_s"]["two-layer cuda"] = trained(replace(two, device="cuda"), gpu,
+                                                                               graphs=False)
+            result[dtype]["two-layer cpu vs cuda"] = compare(two_cpu, two_cuda)
+        else:
+            result[dtype]["two-layer cpu records"] = len(two_cpu[0])
         save(result)
         log(args, f"agreement: {dtype}: " + ", ".join(f"{a} vs {b}: {result[dtype][f'{a} vs {b}']['history_max']:.1e}"
                                                      for a, b in pairs))
     same_epochs = all(len(set(c["epochs"])) == 1 for d in result.values() for k, c in d.items() if " vs " in k)
     if args.cuda:
-        worst = max(result["float64"][f"cpu vs cuda {m}"]["history_max"] for m in ("eager", "graphs"))
+        worst = max(result["float64"][pair]["history_max"]
+                    for pair in ("cpu vs cuda eager", "cpu vs cuda graphs", "two-layer cpu vs cuda"))
         result["float64_cpu_vs_cuda_history_max"], result["met"] = worst, same_epochs and worst <= 1e-9
     else:
         result["cuda"] = NO_CUDA
