@@ -8,7 +8,8 @@ import torch
 
 from linclf_torch.cli.parse import main
 from linclf_torch.data.prepare import load_data
-from linclf_torch.grid.search import grid_table, group_configs, ranking, run_grid, write_grid
+from linclf_torch.grid.group import group_configs
+from linclf_torch.grid.search import grid_table, ranking, run_grid, write_grid
 from linclf_torch.grid.stacked import StackedClassifier, StackedSGD
 from linclf_torch.nn import accuracy
 from linclf_torch.training.config import TrainConfig, expand_grid
