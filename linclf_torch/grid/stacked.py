@@ -1,6 +1,6 @@
 """G configurations trained at once: models that share their mini-batches, as one tensor program.
 
-search.py trains the configurations of a group (same architecture, batch size, epochs and data
+group.py trains the configurations of a group (same architecture, batch size, epochs and data
 order) together: their parameters are stacked along a leading configuration dimension,
 W (G, K, d), b (G, K), each mini-batch is read once for all of them, and each configuration
 keeps its own η, λ, schedule and loss. The math is nn/'s: configuration g ends with the
@@ -138,7 +138,7 @@ class StackedClassifier:
 
 
 def loss_runs(names):
-    """[(loss name, slice of configurations)]: each run of equal names, in order (search.py sorts
+    """[(loss name, slice of configurations)]: each run of equal names, in order (group.py sorts
     a group by loss, so each loss is one slice and a slice of the stack is a view)."""
     runs, start = [], 0
     for stop in range(1, len(names) + 1):
