@@ -161,3 +161,22 @@ def test_records_per_cycle_sets_how_often_the_metrics_are_read(data, records, st
     every = build_model(CFG, data.X_train.shape[1], 10, "cpu")
     train(every, data, CFG, progress=False)
     assert all(torch.equal(model.params[k], every.params[k]) for k in model.params)
+
+
+@pytest.mark.cuda
+def test_cyclic_two_layer_training_on_cuda_follows_the_cpu(data):
+    """The same run (init drawn on the CPU, data in order, η_t per update) on both devices, float64:
+    every record of the history agrees to 1e-9 (gpu_check's tolerance), the weights too."""
+    runs = {}
+    for device in ("cpu", "cuda"):
+        on_device = replace(data, **{k: getattr(data, k).to(device) for k in ("X_train", "y_train", "X_val", "y_val")})
+        cfg = replace(CFG, device=device)
+        model = build_model(cfg, data.X_train.shape[1], 10, device)
+        runs[device] = train(model, on_device, cfg, progress=False), {k: v.cpu() for k, v in model.params.items()}
+    (h_cpu, p_cpu), (h_cuda, p_cuda) = runs["cpu"], runs["cuda"]
+    assert [r["step"] for r in h_cpu] == [r["step"] for r in h_cuda]
+    for a, b in zip(h_cpu, h_cuda):
+        for k in a:
+            assert abs(a[k] - b[k]) <= 1e-9 * max(abs(a[k]), 1), (a["step"], k, a[k], b[k])
+    for k in p_cpu:
+        assert torch.allclose(p_cpu[k], p_cuda[k], rtol=0, atol=1e-9), k
