@@ -61,13 +61,16 @@ def write_error(path, e):
     if disk_full(path, e):
         return (f"cannot write {path}: the disk is full{old}; free some space "
                 "and run the command again (a run folder continues with `linclf train --resume`)")
-    return f"cannot write {path}: {write_reason(path, e)}{old}; check the folder's permissions and free space"
+    return f"cannot write {path}: {error_reason(e)}{old}; check the folder's permissions and free space"
 
 
 def write_reason(path, e):
     """Why the write of `path` failed, in a few words: "the disk is full", else e's reason."""
-    if disk_full(path, e):
-        return "the disk is full"
+    return "the disk is full" if disk_full(path, e) else error_reason(e)
+
+
+def error_reason(e):
+    """An exception's own reason: an OSError's strerror, else its type and message."""
     return e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
 
 
