@@ -17,7 +17,8 @@ from linclf_torch.nn.gradcheck import check_model_gradients, gradient_errors
 from linclf_torch.nn.layers import linear_backward, linear_forward
 from linclf_torch.nn.losses import LOSSES as LOSS_PAIRS
 from linclf_torch.nn.losses import l2_penalty_backward, l2_penalty_forward, sigmoid_mbce_forward
-from linclf_torch.nn.models import LinearClassifier, MLPClassifier
+from linclf_torch.nn.mlp import MLPClassifier
+from linclf_torch.nn.models import LinearClassifier
 
 # (n, d, K): the reports' check (3 images, the first 10 dimensions), odd sizes that catch
 # transposes, and a larger case

@@ -12,7 +12,7 @@ from conftest import GRADIENT_TABLE
 from helpers import assert_close
 from linclf_torch.nn.gradcheck import check_model_gradients
 from linclf_torch.nn.layers import relu_backward, relu_forward
-from linclf_torch.nn.models import MLPClassifier
+from linclf_torch.nn.mlp import MLPClassifier
 
 # hidden sizes: one to three hidden layers, odd sizes that catch transposes
 DEPTHS = [(6,), (6, 3), (9, 5, 4)]

@@ -17,7 +17,8 @@ from linclf_torch.grid.stacked import (
     wide_linear_forward,
 )
 from linclf_torch.nn.losses import LOSSES
-from linclf_torch.nn.models import LinearClassifier, MLPClassifier
+from linclf_torch.nn.mlp import MLPClassifier
+from linclf_torch.nn.models import LinearClassifier
 from linclf_torch.nn.optim import SGD
 
 # the losses of G = 4 configurations: each loss one slice, as grid/search.py sorts them

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from conftest import GRADIENT_TABLE
 from helpers import assert_close
 from linclf_torch.nn.gradcheck import check_model_gradients
-from linclf_torch.nn.models import MLPClassifier
+from linclf_torch.nn.mlp import MLPClassifier
 
 K, N, M = 10, 3, 6
 

@@ -1,9 +1,10 @@
-"""The teaching core: linear and MLP classifiers whose backward passes are written by hand.
+"""The teaching core: linear and k-layer classifiers whose backward passes are written by hand.
 
 Read in this order:
-    layers.py      the linear and ReLU layers as forward/backward pairs
+    layers.py      the linear, ReLU and batch-norm layers as forward/backward pairs
     losses.py      softmax + cross-entropy, sigmoid + multiple BCE, L2: conventions, pairs
-    models.py      LinearClassifier (its gradient written out), MLPClassifier (backprop), accuracy
+    models.py      the model contract, LinearClassifier (its gradient written out), accuracy
+    mlp.py         MLPClassifier: k layers, optional batch norm (backprop through layers.py)
     optim.py       SGD with momentum and weight decay, torch.optim.SGD's rule
     schedules.py   learning-rate schedules
     gradcheck.py   centered differences and relative errors
@@ -12,7 +13,8 @@ This package imports torch and the standard library only, so it reads (and runs)
 Checking a student's own gradient builds on it in linclf_torch/yourgrad/.
 """
 from .gradcheck import check_model_gradients, gradient_errors
-from .models import LinearClassifier, MLPClassifier, accuracy
+from .mlp import MLPClassifier
+from .models import LinearClassifier, accuracy
 from .optim import SGD
 
 __all__ = ["LinearClassifier", "MLPClassifier", "SGD", "accuracy", "check_model_gradients", "gradient_errors"]

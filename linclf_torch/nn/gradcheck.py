@@ -39,7 +39,7 @@ def norm_rel_error(a, b, eps=1e-12):
 
 def gradient_errors(model, X, y, h=1e-6):
     """Analytic gradients of model.loss against centered differences of the same cost J,
-    evaluated forward only (model.evaluate's cost): no backward pass per perturbed entry.
+    evaluated forward only (model.cost): no backward pass per perturbed entry.
 
     Returns {name: {"max_rel": max_rel_error, "norm_rel": norm_rel_error, "max_abs": the
     largest |gₐ − gₙ|, "max_grad": the largest |gₐ|}} for every parameter; the last two put
@@ -48,7 +48,7 @@ def gradient_errors(model, X, y, h=1e-6):
     _, grads = model.loss(X, y)
     report = {}
     for name, p in model.params.items():
-        numeric = numerical_gradient(lambda: model.evaluate(X, y)[1], p, h)
+        numeric = numerical_gradient(lambda: model.cost(X, y), p, h)
         analytic = grads[name]
         report[name] = {"max_rel": max_rel_error(analytic, numeric), "norm_rel": norm_rel_error(analytic, numeric),
                         "max_abs": (analytic - numeric).abs().max().item(), "max_grad": analytic.abs().max().item()}

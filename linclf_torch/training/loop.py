@@ -16,7 +16,8 @@ import time
 import torch
 
 from ..errors import LinclfError
-from ..nn.models import LinearClassifier, MLPClassifier
+from ..nn.mlp import MLPClassifier
+from ..nn.models import LinearClassifier
 from ..progress import bar as progress_bar
 from .batches import batches, draw_epoch
 from .config import parse_init

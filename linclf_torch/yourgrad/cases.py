@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..nn.models import LinearClassifier, MLPClassifier
+from ..nn.mlp import MLPClassifier
+from ..nn.models import LinearClassifier
 
 K = 10
 

@@ -43,8 +43,8 @@ def data_terms(model, X, y):
         model.lam = lam
     terms = {key: [(g, None)] for key, g in data.items()}
     if "W1" in data:
-        scores, caches = model.forward(X)                                   # (n, K)
-        (_, linear1), (_, linear2) = caches
+        scores, caches, _ = model.forward(X)                                # (n, K)
+        (linear1, _, _), (linear2, _, _) = caches
         da1, _, _ = linear_backward(model.loss_backward(scores, y), linear2)  # (n, m): dS W2
         _, dW1, db1 = linear_backward(da1, linear1, input_grad=False)       # (m, d), (m,): no ⊙ [h1 > 0]
         terms["W1"].append((dW1, MASK))
