@@ -74,12 +74,14 @@ def test_cyclic_rate_with_epochs_trains_whole_epochs_and_records_the_end(data):
     assert [r["step"] for r in history] == [*range(2, 15, 2), 15]
 
 
-def test_resume_in_the_middle_of_a_cycle_is_bit_for_bit(pickles, tmp_path, monkeypatch):
+@pytest.mark.parametrize("batchnorm", [[], ["--batchnorm", "--hidden", "6", "5"]], ids=["", "batchnorm"])
+def test_resume_in_the_middle_of_a_cycle_is_bit_for_bit(pickles, tmp_path, monkeypatch, batchnorm):
     """Ctrl-C in epoch 3 (step 12 of a 48-step run): epochs 1–2 are kept (step 10), and --resume
-    ends with the parameters, momentum, generator and history of the run never stopped."""
+    ends with the parameters, momentum, generator, history and (with batch norm) the running
+    averages of the run never stopped."""
     flags = ["--model", "mlp", "--hidden", "6", "--init", "dd2424", "--eta", f"cyclic:{LO}:{HI}:{NS}", "--cycles",
              "2", "--shuffle", "--flip", "0.5", "--momentum", "0.9", "--lam", "0.01", "--batch-size", "10",
-             "--data-dir", str(pickles), "--no-verify", "--device", "cpu", "--no-progress"]
+             "--data-dir", str(pickles), "--no-verify", "--device", "cpu", "--no-progress", *batchnorm]
     full, cut = tmp_path / "full", tmp_path / "cut"
     assert main(["train", "--out", str(full), *flags]) == 0
     calls, metrics = [], train_module.epoch_metrics
@@ -101,6 +103,9 @@ def test_resume_in_the_middle_of_a_cycle_is_bit_for_bit(pickles, tmp_path, monke
     (_, a), (_, b) = read_checkpoint(full), read_checkpoint(cut)
     for name in a["params"]:
         assert torch.equal(a["params"][name], b["params"][name]), name
+    assert a["buffers"].keys() == b["buffers"].keys() == ({"mu1", "v1", "mu2", "v2"} if batchnorm else set())
+    for name in a["buffers"]:
+        assert torch.equal(a["buffers"][name], b["buffers"][name]), name
     for name in a["train_state"]["optimizer"]["buffers"]:
         assert torch.equal(a["train_state"]["optimizer"]["buffers"][name], b["train_state"]["optimizer"]["buffers"][name])
     assert torch.equal(a["train_state"]["generator"], b["train_state"]["generator"])

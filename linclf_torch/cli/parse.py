@@ -85,7 +85,8 @@ def add_run_flags(p, command):
     flag("model", "the classifier", MODELS)
     flag("hidden", "hidden layer sizes of the MLP, e.g. 128 32", nargs="+", type=int)
     flag("init", "the MLP's init: torch (nn.Linear's), dd2424 (N(0, 1/in), b = 0), he (N(0, 2/in), b = 0) "
-         "or a number σ (N(0, σ²), b = 0)")
+         "or normal:SIGMA (N(0, σ²), b = 0)")
+    flag("batchnorm", "batch-normalise every hidden layer of the MLP before its ReLU", action="store_true")
     flag("momentum", "SGD momentum μ", type=float)
     flag("weight_decay", "SGD weight decay: g += wd·θ", type=float)
     flag("dtype", "floating-point type of data and parameters", DTYPES)

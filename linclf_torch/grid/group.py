@@ -13,8 +13,8 @@ from .stacked import PerConfig, StackedClassifier, StackedSGD
 
 # What configurations of one group must share; eta, lam, decay and loss may differ.
 # A cyclic η (eta_cycle, cycles) is shared too: one per-step rate for the whole group.
-GROUP_FIELDS = ("model", "hidden", "batch_size", "epochs", "eta_cycle", "cycles", "shuffle", "flip", "momentum",
-                "weight_decay", "split", "n_val", "device", "dtype")
+GROUP_FIELDS = ("model", "hidden", "batchnorm", "batch_size", "epochs", "eta_cycle", "cycles", "shuffle", "flip",
+                "momentum", "weight_decay", "split", "n_val", "device", "dtype")
 
 
 def group_key(cfg):

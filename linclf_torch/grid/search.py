@@ -44,21 +44,24 @@ def run_grid(configs, data, *, progress=True, batched=True):
     else None), history, final (train_acc, val_acc: no test accuracy, nothing is chosen on
     test; None if diverged) and wall_time_s.
     batched=True trains each group of configs at once (train_group; wall_time_s is then the
-    group's time divided by its size); batched=False trains them one after another (train).
+    group's time divided by its size), except batch-norm networks; batched=False trains them
+    one after another (train).
     Each model is a view of its group's stacked parameters and keeps the model contract.
     """
     d, K, device = data.X_train.shape[1], len(data.classes), data.X_train.device
     results, models = [None] * len(configs), [build_model(cfg, d, K, device) for cfg in configs]
     if not batched:
         for i, cfg in enumerate(progress_bar(configs, desc="grid", unit="config", enabled=progress)):
-            start = time.perf_counter()
-            state = TrainState.start(models[i], cfg, device)
-            history = train(models[i], data, cfg, progress=False, state=state)
-            results[i] = grid_result(cfg, history, state.diverged_epoch, time.perf_counter() - start)
+            results[i] = train_alone(models[i], data, cfg)
         return results, models
     bar = progress_bar(total=sum(planned_epochs(cfg, len(data.y_train)) for cfg in configs), desc="grid",
                        unit="config·epoch", enabled=progress)
     for group in group_configs(configs):
+        if configs[group[0]].batchnorm:  # the stacked model (stacked.py) has no batch norm: one after another
+            for i in group:
+                results[i] = train_alone(models[i], data, configs[i])
+                bar.update(planned_epochs(configs[i], len(data.y_train)))
+            continue
         start = time.perf_counter()
         histories, diverged = train_group([models[i] for i in group], data, [configs[i] for i in group], bar=bar)
         share = (time.perf_counter() - start) / len(group)
@@ -66,6 +69,14 @@ def run_grid(configs, data, *, progress=True, batched=True):
             results[i] = grid_result(configs[i], history, epoch, share)
     bar.close()
     return results, models
+
+
+def train_alone(model, data, cfg):
+    """Train one configuration by itself (training/loop.train); its grid_result."""
+    start = time.perf_counter()
+    state = TrainState.start(model, cfg, data.X_train.device)
+    history = train(model, data, cfg, progress=False, state=state)
+    return grid_result(cfg, history, state.diverged_epoch, time.perf_counter() - start)
 
 
 def ranking(results):

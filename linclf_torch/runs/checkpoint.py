@@ -16,6 +16,7 @@ from ..training.config import TrainConfig
 from ..training.loop import build_model
 
 FORMAT = "linclf-checkpoint-1"
+WHAT = {"params": "parameter", "buffers": "running average"}  # a checkpoint's tensors, in messages
 
 
 def save_checkpoint(path, model, data, cfg, state=None, source=None):
@@ -25,6 +26,7 @@ def save_checkpoint(path, model, data, cfg, state=None, source=None):
         "format": FORMAT,
         "config": asdict(cfg),
         "params": {k: v.cpu() for k, v in model.params.items()},
+        "buffers": {k: v.cpu() for k, v in model.buffers.items()},  # batch norm's running averages, if any
         "mean": data.mean.cpu(), "std": data.std.cpu(),  # (3, H, W) or (3, 1, 1) training statistics
         "classes": list(data.classes),                   # the names of labels 0..K−1
         "image_shape": list(data.image_shape),
@@ -80,14 +82,31 @@ def load_checkpoint(path, device="cpu"):
 
 
 def load_params(model, checkpoint):
-    """Copy the checkpoint's parameters into `model`, refusing any of another name or shape."""
+    """Copy the checkpoint's parameters into `model`, and its buffers (batch norm's running
+    averages, saved from the model's buffers), refusing any of another name or shape."""
     for name, p in model.params.items():
-        saved = checkpoint["params"].get(name)
-        if not isinstance(saved, torch.Tensor) or saved.shape != p.shape:
-            raise LinclfError(f"{checkpoint['path']}: parameter {name} has shape "
-                              f"{tuple(saved.shape) if isinstance(saved, torch.Tensor) else None}, "
-                              f"expected {tuple(p.shape)}; the checkpoint is damaged or from another model")
-        p.copy_(saved)
+        p.copy_(saved_tensor(checkpoint, "params", name, p.shape))
+    buffers = checkpoint.get("buffers") or {}
+    if not isinstance(buffers, dict):
+        raise LinclfError(f"{checkpoint['path']}: its buffers are not a dict; the checkpoint is damaged")
+    some = next(iter(model.params.values()))
+    shapes = {f"{kind}{l}": model.params[f"gamma{l}"].shape for kind in ("mu", "v")
+              for l in range(1, len(model.layers)) if f"gamma{l}" in model.params}
+    if buffers and set(buffers) != set(shapes):
+        raise LinclfError(f"{checkpoint['path']}: running averages {', '.join(buffers)} do not fit the model "
+                          f"({', '.join(shapes) or 'none'}); the checkpoint is damaged or from another model")
+    model.buffers = {name: saved_tensor(checkpoint, "buffers", name, shape).to(some) for name, shape in shapes.items()
+                     if buffers}
+
+
+def saved_tensor(checkpoint, part, name, shape):
+    """checkpoint[part][name], which must be a tensor of `shape`."""
+    saved = checkpoint[part].get(name)
+    if not isinstance(saved, torch.Tensor) or saved.shape != shape:
+        raise LinclfError(f"{checkpoint['path']}: {WHAT[part]} {name} has shape "
+                          f"{tuple(saved.shape) if isinstance(saved, torch.Tensor) else None}, "
+                          f"expected {tuple(shape)}; the checkpoint is damaged or from another model")
+    return saved
 
 
 def check_same_images(checkpoint, classes, image_shape):

@@ -17,7 +17,7 @@ NORMALIZE = ("pixel", "channel")         # standardize per dimension (DD2424) or
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float64")
 DATA_DIR = "data"                        # the CIFAR-10 folder when a command names none
-INITS = ("torch", "dd2424", "he")       # the MLP's init rules (nn/models.py), or a number σ
+INITS = ("torch", "dd2424", "he")       # the MLP's init rules (nn/mlp.py), or normal:SIGMA
 SWEPT = ("loss", "eta", "eta_cycle", "lam", "batch_size", "epochs", "decay")  # what `linclf grid` takes lists of
 DECAY_USAGE = "none, step:EVERY:FACTOR (e.g. step:10:0.1) or plateau[:PATIENCE:FACTOR] (e.g. plateau:2:0.1)"
 ETA_USAGE = "a number (e.g. 0.001) or cyclic:MIN:MAX:N_S (e.g. cyclic:1e-5:1e-1:500)"
@@ -83,16 +83,18 @@ def parse_eta(value):
 
 
 def parse_init(init):
-    """--init: 'torch', 'dd2424', 'he' (nn/models.py), or a number σ > 0, returned as a float."""
+    """--init: 'torch', 'dd2424', 'he' (nn/mlp.py), or σ > 0 as 'normal:SIGMA' or a number,
+    returned as a float: every weight ~ N(0, σ²)."""
     if init in INITS:
         return init
+    text = init[len("normal:"):] if isinstance(init, str) and init.startswith("normal:") else init
     try:
-        sigma = float(init)
+        sigma = float(text)
     except (TypeError, ValueError):
         sigma = math.nan
     if isinstance(init, bool) or not 0 < sigma < math.inf:
-        raise LinclfError(f"bad --init {init!r}: choose one of {', '.join(INITS)} or a number σ > 0 "
-                          "(every weight ~ N(0, σ²))")
+        raise LinclfError(f"bad --init {init!r}: choose one of {', '.join(INITS)} or normal:SIGMA with a number "
+                          "σ > 0 (every weight ~ N(0, σ²), e.g. normal:1e-4)")
     return sigma
 
 
@@ -100,7 +102,8 @@ def parse_init(init):
 class TrainConfig:
     model: str = "linear"       # "linear" | "mlp"
     hidden: tuple = ()          # hidden layer sizes of the MLP
-    init: str = "torch"         # the MLP's init: "torch" | "dd2424" | "he" | a number σ, see nn/models.py
+    init: str = "torch"         # the MLP's init: "torch" | "dd2424" | "he" | "normal:SIGMA" (or σ), see nn/mlp.py
+    batchnorm: bool = False     # the MLP normalises every hidden layer over the batch (DD2424 Assignment 3)
     loss: str = "ce"            # "ce" (softmax + cross-entropy) | "mbce" (sigmoid + multiple BCE)
     eta: float = 0.001          # learning rate; with eta_cycle, its MIN (set from it)
     eta_cycle: str = "none"     # "none" or "cyclic:MIN:MAX:N_S": η_t per update step, see parse_cycle
@@ -161,6 +164,10 @@ class TrainConfig:
              "--eta cyclic:…"),
             (self.model == "mlp" or self.init == "torch", "--init is for --model mlp (the linear classifier "
              "draws W ~ N(0, 0.01²), as DD2424 Assignment 1)"),
+            (self.model == "mlp" or not self.batchnorm, "--batchnorm normalises hidden layers: use it with --model mlp "
+             "--hidden ..."),
+            (not self.batchnorm or not self.cuda_graphs, "--cuda-graphs cannot replay batch norm's running averages: "
+             "drop one of --cuda-graphs and --batchnorm"),
         ]
         for ok, message in checks:
             if not ok:  # NaN fails every comparison, so it lands here too

@@ -30,7 +30,7 @@ def build_model(cfg, d, K, device):
     generator = torch.Generator().manual_seed(cfg.seed)
     common = dict(loss=cfg.loss, lam=cfg.lam, generator=generator, device=device, dtype=cfg.torch_dtype)
     if cfg.model == "mlp":
-        return MLPClassifier(d, cfg.hidden, K, init=parse_init(cfg.init), **common)
+        return MLPClassifier(d, cfg.hidden, K, init=parse_init(cfg.init), batchnorm=cfg.batchnorm, **common)
     return LinearClassifier(d, K, **common)
 
 
