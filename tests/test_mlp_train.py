@@ -51,6 +51,29 @@ def test_train_and_evaluate_an_mlp_on_two_resized_classes(pickles, tmp_path, cap
     assert checkpoint["classes"] == ["automobile", "cat"] and checkpoint["mean"].shape == (3, 1, 1)
 
 
+def test_a_batchnorm_run_evaluates_with_its_saved_running_averages(pickles, tmp_path, capsys):
+    """`linclf evaluate` rebuilds the network with the running averages of model.pt: its test
+    accuracy is the run's own; running averages that do not fit the model are refused."""
+    out = tmp_path / "bn"
+    assert main(["train", "--data-dir", str(pickles), "--out", str(out), "--epochs", "2", "--batchnorm",
+                 "--init", "he", *MLP_RUN]) == 0
+    results = json.loads((out / "results.json").read_text())
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--data-dir", str(pickles), "--no-verify", "--device", "cpu"]) == 0
+    assert f"test accuracy {results['final']['test_acc']:.4f} on 8 images" in capsys.readouterr().out
+    model, checkpoint = load_checkpoint(out / "model.pt")
+    assert sorted(model.buffers) == ["mu1", "mu2", "v1", "v2"]
+    for name, b in model.buffers.items():
+        assert torch.equal(b, checkpoint["buffers"][name]) and b.dtype == torch.float64
+    assert (model.buffers["v1"] > 0).all()
+
+    checkpoint = torch.load(out / "model.pt", weights_only=True)
+    checkpoint["buffers"]["v2"] = torch.ones(3, dtype=torch.float64)
+    torch.save(checkpoint, out / "model.pt")
+    assert main(["evaluate", str(out), "--data-dir", str(pickles), "--no-verify", "--device", "cpu"]) == 2
+    assert "running average v2 has shape (3,), expected (4,)" in capsys.readouterr().err
+
+
 def test_resumed_mlp_run_ends_with_the_weights_of_an_unbroken_one(pickles, tmp_path):
     """The momentum buffers of W1, b1, ... and the data options survive --resume."""
     assert main(["train", "--data-dir", str(pickles), "--out", str(tmp_path / "a"), "--epochs", "3", *MLP_RUN]) == 0
