@@ -147,6 +147,20 @@ def test_grid_command_takes_a_cyclic_eta(pickles, tmp_path):
     assert all(r["history"][-1]["step"] == 2 * NS for r in runs)
 
 
+def test_grid_command_trains_batchnorm_configurations_one_after_another(pickles, tmp_path):
+    """The stacked model has no batch norm: a --batchnorm λ search trains each configuration
+    alone, so each equals its own `linclf train` run exactly."""
+    flags = ["--data-dir", str(pickles), "--no-verify", "--device", "cpu", "--no-progress", "--model", "mlp",
+             "--hidden", "6", "5", "--batchnorm", "--init", "he", "--eta", f"cyclic:{LO}:{HI}:{NS}", "--cycles", "1",
+             "--batch-size", "10", "--threads", "1"]
+    assert main(["grid", *flags, "--lam", "0", "0.01", "--out", str(tmp_path / "grid")]) == 0
+    runs = json.loads((tmp_path / "grid" / "results.json").read_text())["runs"]
+    assert [r["config"]["batchnorm"] for r in runs] == [True, True]
+    assert main(["train", *flags, "--lam", "0.01", "--out", str(tmp_path / "alone")]) == 0
+    alone = json.loads((tmp_path / "alone" / "results.json").read_text())
+    assert [r for r in runs if r["config"]["lam"] == 0.01][0]["history"] == alone["history"]
+
+
 def test_cyclic_figures_plot_against_update_steps(data):
     results, model = run(CFG, data, progress=False)
     drawn = figures(True, results["history"], model, data, CFG)
