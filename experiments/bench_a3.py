@@ -1,0 +1,196 @@
+"""Speed of DD2424 Assignment 3's training: linclf's batch-norm network against the autograd loop.
+
+Question: on the same data, configuration and device, how long does Assignment 3's 9-layer
+network with batch normalisation take to train (3072 → 50 → 30 → 20 → 20 → 10 → 10 → 10 →
+10 → 10, batch norm before every hidden ReLU, He init, λ 0.005, batch 100, η cyclic 1e-5 → 1e-1;
+45,000 training and 5,000 validation images; loss, cost and accuracy on both sets every
+450 update steps, A3's n_s/5)
+  (a) with linclf's trainer (forward and backward by hand: nn/layers.py's batch-norm pair,
+      the running averages moved every step, η_t set before every update);
+  (b) with the loop a PyTorch user writes: nn.Linear, BatchNorm1d and ReLU per hidden layer,
+      F.cross_entropy plus λ Σ_l ‖W_l‖², torch.optim.SGD (momentum 0) with
+      param_group["lr"] = η_t before every step, autograd, batches sliced from the tensors,
+      the same evaluations under no_grad in eval mode (the running averages);
+  (floor) the matrix products of (a) and (b) alone: per step each layer's a Wᵀ, dSᵀa and
+      (but the first) dS W; per evaluation each layer's a Wᵀ on both sets; nothing else?
+(a) and (b) start from the same weights; BatchNorm1d keeps its running variance with n − 1
+(linclf, as DD2424, with n), starts its averages at 0 and 1 (linclf at the first batch's
+statistics) and moves them by momentum 0.1 (α = 0.9 in linclf): the same cost, the same
+gradients, evaluations that differ a little. None of this changes the work timed.
+The variants run interleaved, a, b, floor, a, b, floor, …, after one short warm-up run each,
+and each time is the median of --repeats; the ratios are taken from these medians.
+By default one cycle of 900 steps (n_s = 450, two epochs, the metrics read twice: A3's rate
+of one reading per 450 steps); --full runs A3's whole schedule, n_s = 2250, two cycles =
+9,000 steps (20 epochs).
+
+    python experiments/bench_a3.py --threads 1          # synthetic data of CIFAR-10's shape
+    python experiments/bench_a3.py --threads 1 --data-dir PATH
+
+Evidence: docs/performance.md, "Batch normalisation (DD2424 A3)".
+"""
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from linclf_torch.cli.experiment import script
+from linclf_torch.data.prepare import prepare, resolve_device
+from linclf_torch.figures.tables import markdown_table, pct
+from linclf_torch.nn import accuracy
+from linclf_torch.nn.schedules import cyclic_eta
+from linclf_torch.training.config import TrainConfig, parse_cycle
+from linclf_torch.training.loop import build_model
+from linclf_torch.training.state import make_cycle
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench.py beside this file
+from bench import linclf_run, sync, synthetic_cifar  # noqa: E402
+
+HIDDEN = (50, 30, 20, 20, 10, 10, 10, 10)  # DD2424 A3's 9-layer network
+
+
+def autograd_net(cfg, d, K, device, dtype):
+    """(b)'s network: Linear, BatchNorm1d, ReLU per hidden layer, then Linear; linclf's init."""
+    sizes, layers = [d, *cfg.hidden, K], []
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.BatchNorm1d(n_out, eps=1e-5, momentum=0.1),
+                   torch.nn.ReLU()]
+    net = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-2], K)).to(device=device, dtype=dtype)
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    norms = [m for m in net if isinstance(m, torch.nn.BatchNorm1d)]
+    with torch.no_grad():  # the same start as linclf's
+        p = build_model(cfg, d, K, device).params
+        for l, layer in enumerate(linears, start=1):
+            layer.weight.copy_(p[f"W{l}"])
+            layer.bias.copy_(p[f"b{l}"])
+        for l, norm in enumerate(norms, start=1):
+            norm.weight.copy_(p[f"gamma{l}"])
+            norm.bias.copy_(p[f"beta{l}"])
+    return net, [layer.weight for layer in linears]
+
+
+def autograd_run(cfg, data):
+    """(b): the autograd loop with the same per-step schedule and evaluations; (val acc, test acc)."""
+    d, K = data.X_train.shape[1], len(data.classes)
+    net, weights = autograd_net(cfg, d, K, data.X_train.device, data.X_train.dtype)
+    lo, hi, n_s = parse_cycle(cfg.eta_cycle)
+    optimizer = torch.optim.SGD(net.parameters(), lr=lo, momentum=0)
+    cycle, n, B = make_cycle(cfg), len(data.y_train), cfg.batch_size
+    total, every = cycle.steps(cfg.cycles), cycle.record_every
+    t, metrics = 0, None
+    while t < total:
+        for i in range(0, n, B):
+            if t == total:
+                break
+            optimizer.param_groups[0]["lr"] = cyclic_eta(t, lo, hi, n_s)
+            loss = F.cross_entropy(net(data.X_train[i:i + B]), data.y_train[i:i + B])
+            loss = loss + cfg.lam * sum(w.pow(2).sum() for w in weights)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            t += 1
+            if (every and t % every == 0) or t == total:  # the same evaluations as linclf's records
+                net.eval()
+                with torch.no_grad():
+                    values = []
+                    for X, y in ((data.X_train, data.y_train), (data.X_val, data.y_val)):
+                        scores = net(X)
+                        ce = F.cross_entropy(scores, y)
+                        values += [ce, ce + cfg.lam * sum(w.pow(2).sum() for w in weights),
+                                   (scores.argmax(1) == y).float().mean()]
+                    metrics = torch.stack(values).tolist()
+                net.train()
+    net.eval()
+    with torch.no_grad():
+        return metrics[-1], accuracy(net(data.X_test).argmax(1), data.y_test).item()
+
+
+def floor_run(cfg, data):
+    """(floor): the matrix products of one (a) or (b) run, nothing else (zero weights)."""
+    X, n, B = data.X_train, len(data.y_train), cfg.batch_size
+    sizes = [X.shape[1], *cfg.hidden, len(data.classes)]
+    Ws = [X.new_zeros(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]  # (out, in) each
+    cycle = make_cycle(cfg)
+    total, every = cycle.steps(cfg.cycles), cycle.record_every
+
+    def forward(a):
+        inputs = []
+        for W in Ws:
+            inputs.append(a)
+            a = a @ W.T                                  # (B, out)
+        return a, inputs
+
+    t = 0
+    while t < total:
+        for i in range(0, n, B):
+            if t == total:
+                break
+            dS, inputs = forward(X[i:i + B])             # (B, K)
+            for l in range(len(Ws) - 1, -1, -1):
+                _dW = dS.T @ inputs[l]                   # (out, in)
+                if l > 0:
+                    dS = dS @ Ws[l]                      # (B, in)
+            t += 1
+            if (every and t % every == 0) or t == total:
+                for Xe in (X, data.X_val):
+                    forward(Xe)                          # (n, K): an evaluation's products
+    return forward(data.X_test)[0]
+
+
+@script("bench_a3", __doc__,
+        ("--repeats", {"type": int, "default": 5, "help": "timed runs of each variant; the median is reported"}),
+        ("--full", {"action": "store_true", "help": "A3's whole schedule: n_s = 2250, two cycles (9,000 steps)"}),
+        defaults={"data_dir": None})
+def main(args, exp):
+    device = resolve_device(args.device)
+    if args.quick:  # a smoke test: 400 + 100 synthetic images, 3072 → 8 → 6 → 10, 8 steps
+        raw, hidden, n_val = synthetic_cifar(500, 200, batch_size=100, seed=args.seed, signal=20), (8, 6), 100
+    else:
+        raw = exp.raw if args.data_dir else synthetic_cifar(50000, 10000, batch_size=10000, seed=args.seed)
+        hidden, n_val = HIDDEN, 5000
+    data = prepare(raw, split="full", n_val=n_val, device=device)
+    n_s, cycles, records = (2250, 2, 10) if args.full else (4, 1, 2) if args.quick else (450, 1, 2)
+    cfg = TrainConfig(model="mlp", hidden=hidden, init="he", batchnorm=True, lam=0.005, batch_size=100,
+                      eta_cycle=f"cyclic:1e-5:1e-1:{n_s}", cycles=cycles, records_per_cycle=records,
+                      split="full", n_val=n_val, seed=args.seed, device=device.type)
+    warm = replace(cfg, eta_cycle=f"cyclic:1e-5:1e-1:{max(1, n_s // 20)}", records_per_cycle=1)
+    repeats = 1 if args.quick else args.repeats
+    variants = {"a": linclf_run, "b": autograd_run, "floor": floor_run}
+    for fn in variants.values():
+        fn(warm, data)
+    times, outs = {key: [] for key in variants}, {}
+    for r in range(repeats):  # interleaved: a slower moment of the machine hits every variant alike
+        for key, fn in variants.items():
+            sync(device)
+            start = time.perf_counter()
+            outs[key] = fn(cfg, data)
+            sync(device)
+            times[key].append(time.perf_counter() - start)
+        print(f"repeat {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), file=sys.stderr)
+    methods = {key: {"median_s": statistics.median(times[key]), "times_s": times[key],
+                     **({"val_acc": outs[key][0], "test_acc": outs[key][1]} if key != "floor" else {})}
+               for key in variants}
+    m = {k: v["median_s"] for k, v in methods.items()}
+    ratios = {"a_vs_floor": m["a"] / m["floor"], "b_vs_a": m["b"] / m["a"], "b_vs_floor": m["b"] / m["floor"]}
+    targets = {"a_vs_floor <= 1.3": ratios["a_vs_floor"] <= 1.3, "a <= b": m["a"] <= m["b"]}
+    steps = make_cycle(cfg).steps(cycles)
+    rows = [["(a) linclf's trainer", f"{m['a']:.2f} s", pct(methods["a"]["test_acc"])],
+            ["(b) the autograd loop (BatchNorm1d)", f"{m['b']:.2f} s", pct(methods["b"]["test_acc"])],
+            ["(floor) its matrix products alone", f"{m['floor']:.2f} s", ""]]
+    report = "\n\n".join([
+        f"# DD2424 A3, 9 layers with batch norm: speed ({steps} steps, n_s {n_s}, {len(data.y_train)} images, "
+        f"median of {repeats}, interleaved{', QUICK' if args.quick else ''})",
+        markdown_table(["method", "time", "test acc"], rows),
+        f"a / floor {ratios['a_vs_floor']:.2f}, b / a {ratios['b_vs_a']:.2f}, b / floor {ratios['b_vs_floor']:.2f}; "
+        "targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items()),
+    ])
+    exp.write({"config": {"hidden": list(hidden), "n_s": n_s, "cycles": cycles, "steps": steps,
+                          "n_train": len(data.y_train), "n_val": len(data.y_val), "repeats": repeats},
+               "methods": methods, "ratios": ratios, "targets": targets}, report, None, device)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
