@@ -243,3 +243,9 @@ def test_the_examples_on_the_command_line(capsys, monkeypatch):
     from test_gradcheck_cli import rounding_masked
     quoted = "\n".join(f"    {line}".rstrip() for line in out.splitlines())
     assert rounding_masked(quoted) in rounding_masked(page), "docs/gradcheck.md: paste a3_bn_wrong.py's output again"
+
+
+def test_check_points_to_check_bn_for_the_batch_norm_models():
+    from linclf_torch.yourgrad.check import check
+    with pytest.raises(ValueError, match="linclf_torch.yourgrad.bncheck.check_bn"):
+        check(numpy_backpass(), "dd2424", model="batchnorm")
