@@ -119,6 +119,42 @@ def test_a2_two_layer(folder, tmp_path, monkeypatch):
     assert "45.85% / 46.29%" in report and "| exercise 4 |" in report
 
 
+def test_a3_batchnorm(folder, tmp_path, monkeypatch):
+    results, report, _ = quick("a3_batchnorm", folder, tmp_path, monkeypatch,
+                               figures=("3layers_curves", "9layers_bn_curves", "final_curves", "sensitivity_loss"))
+    checks = results["gradient_check"]
+    assert sorted({(r["layers"], r["batchnorm"]) for r in checks}) == [(2, False), (2, True), (3, False), (3, True),
+                                                                       (4, False)]
+    zero = [r for r in checks if r["error"].startswith("max abs")]  # b_l before a batch norm: true gradient 0
+    assert [(r["layers"], r["parameter"]) for r in zero] == [(2, "b1"), (3, "b1"), (3, "b2")]
+    assert all(r["value"] < 1e-8 for r in zero) and all(r["value"] < 1e-5 for r in checks if r not in zero)
+    assert {r["parameter"] for r in checks if r["layers"] == 3 and r["batchnorm"]} >= {"gamma1", "beta2"}
+    runs = results["runs"]
+    assert list(runs)[:5] == ["3 layers", "3 layers, BN", "9 layers", "9 layers, BN", "final, BN"]
+    for name in ("3 layers", "3 layers, BN", "9 layers", "9 layers, BN"):
+        c = runs[name]["config"]
+        assert (c["batchnorm"], len(c["hidden"]) + 1) == ("BN" in name, int(name[0]))
+        assert (c["init"], c["lam"], c["cycles"], c["split"], c["shuffle"]) == ("he", 0.005, 2, "full", True)
+    assert runs["3 layers, BN"]["final"]["train_acc"] > 0.4  # the synthetic classes are easy
+    # the searches rank on validation accuracy and never see the test set; the final run takes the best λ
+    searches = results["searches"]
+    for ranked in searches.values():
+        assert [r["final"]["val_acc"] for r in ranked] == sorted((r["final"]["val_acc"] for r in ranked), reverse=True)
+        assert all("test_acc" not in r["final"] and r["config"]["batchnorm"] for r in ranked)
+    assert all(-5 <= r["l"] <= -1 for r in searches["coarse"])
+    assert all(abs(r["l"] - searches["coarse"][0]["l"]) <= 0.5 for r in searches["fine"])
+    best = max((searches[s][0] for s in ("coarse", "fine")), key=lambda r: r["final"]["val_acc"])
+    final = runs["final, BN"]["config"]
+    assert results["final_lam"] == best["lam"] == final["lam"] and final["cycles"] == 3
+    # σ = 1e-4: without batch norm the loss stays at ln 10, with it the network learns
+    sens = {(r["config"]["init"], r["config"]["batchnorm"]): r for name, r in runs.items() if name.startswith("σ")}
+    assert sorted(sens) == sorted((f"normal:{s}", bn) for s in ("0.1", "0.001", "0.0001") for bn in (False, True))
+    assert sens[("normal:0.0001", False)]["history"][-1]["train_loss"] > 2.29
+    assert sens[("normal:0.0001", True)]["history"][-1]["train_loss"] < 2.1
+    assert [t["met"] in (True, False) for t in results["targets"]] == [True] * 5
+    assert "51.45–53.76%" in report and "true gradient 0" in report and "| 9 layers, BN |" in report
+
+
 def test_bad_flag_is_one_line_and_exit_2(folder, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     argv = ["--data-dir", str(folder), "--quick", "--no-progress", "--out", str(tmp_path / "out")]

@@ -152,13 +152,15 @@ def parser():
                    "when it fails on tensors and works on arrays, else tensors. It may return either (default: auto)")
     c.add_argument("--numpy", dest="arrays", action="store_const", const="numpy", help="the same as --arrays numpy")
     c.add_argument("--seed", type=int, default=0, help="the cases' random data (default: 0)")
-    c.add_argument("--model", choices=("linear", "two-layer"), default=None, help="linear: Assignment 1's "
-                   "classifier; two-layer: Assignment 2's d → m → K network with ReLU, FUNCTION(X, Y, fp_data, net, "
-                   "lam) or FUNCTION(X, Y, net, lam) with net = {'W': [W1, W2], 'b': [b1, b2]}, returning grads "
-                   "like net (default: two-layer with --forward, else linear)")
+    c.add_argument("--model", choices=("linear", "two-layer", "batchnorm", "k-layer-bn"), default=None,
+                   help="linear: Assignment 1's classifier; two-layer: Assignment 2's d → m → K network with ReLU, "
+                   "FUNCTION(X, Y, fp_data, net, lam) or FUNCTION(X, Y, net, lam) with net = {'W': [W1, W2], 'b': "
+                   "[b1, b2]}, returning grads like net; batchnorm: Assignment 3's BatchNormBackPass(G, S, mu, v) "
+                   "alone; k-layer-bn: Assignment 3's network with batch norm, net also holding 'gamma' and 'beta' "
+                   "lists (default: two-layer with --forward, else linear)")
     c.add_argument("--forward", metavar="FUNCTION", default=None, help="your forward pass in the same file, "
-                   "fp_data = FUNCTION(X, net), whose result your backward takes (default with --model two-layer: "
-                   "ApplyNetwork, if the file has it)")
+                   "fp_data = FUNCTION(X, net), whose result your backward takes (default with --model two-layer or "
+                   "k-layer-bn: ApplyNetwork, if the file has it)")
     return top
 
 

@@ -2,7 +2,7 @@
 
 Imports no torch (the CLI parses and validates a command before the seconds that importing
 torch takes), so the names of the choices live here too: the modules that implement them
-(nn/losses.py, nn/models.py, data/prepare.py, state.make_schedule) are keyed by these names.
+(nn/losses.py, nn/mlp.py, data/prepare.py, state.make_schedule) are keyed by these names.
 """
 import itertools
 import math

@@ -160,6 +160,8 @@ def check(fn, layout="torch", loss="ce", *, model="linear", forward=None, arrays
     than the form's arrays in their shapes (a transposed grad_W is a mistake the report
     names, not an error).
     """
+    if model in ("batchnorm", "k-layer-bn"):
+        raise ValueError(f"model {model!r} is checked by linclf_torch.yourgrad.bncheck.check_bn")
     if layout not in LAYOUTS or loss not in LOSSES or arrays not in ARRAYS or model not in MODELS:
         raise ValueError(f"layout must be one of {LAYOUTS}, loss one of {tuple(LOSSES)}, arrays one of {ARRAYS} and "
                          f"model one of {MODELS}; got {layout!r}, {loss!r}, {arrays!r}, {model!r}")

@@ -25,6 +25,7 @@ class Result:
     status: str = "FAIL"     # "pass", "pass (float32)" or "FAIL"
     finite: bool = True      # False: your gradient holds NaN or inf
     shape: tuple = None      # your gradient's shape, when it is the transpose of the reference's
+    absolute: float = None   # max |ga − gr|, for a gradient whose true value is 0 (bncheck.py)
     mistakes: list = None    # the known mistakes its numbers match (mistakes.py's words), if any
     diagnosis: str = None    # what is wrong, when the numbers say it otherwise (an overflow)
 
@@ -39,6 +40,8 @@ class Report:
     form: str = ""                 # the form your function was recognised as (forms.py)
     cases: list = field(default_factory=list)    # yourgrad.Case, in order
     results: list = field(default_factory=list)  # Result per case and gradient, in order
+    notes: list = field(default_factory=list)    # lines said under the table (bncheck.py: your ε)
+    how: str = ""                                # how to find an unknown mistake, when not HOW's
 
     @property
     def passed(self):
@@ -53,6 +56,8 @@ def cell(r):
         return f"shape {r.shape}"
     if not r.finite:
         return "NaN/inf"
+    if r.absolute is not None:
+        return f"|Δ| {r.absolute:.1e}"
     return f"{r.max_rel:.1e}" + (f" (norm-wise {r.norm_rel:.1e})" if r.status == "pass (float32)" else "")
 
 
@@ -75,10 +80,10 @@ def format_report(report):
     rows += [[i, case.name, *(cell(r) for r in rs), verdict(rs)]
              for i, (case, rs) in enumerate(zip(report.cases, by_case), start=1)]
     failed = [i for i, rs in enumerate(by_case, start=1) if verdict(rs) == "FAIL"]
-    lines = [f"Your gradients: {report.function} (layout {report.layout}, loss {report.loss.upper()}, "
-             f"{report.arrays}) against linclf_torch's, float64.",
-             f"Recognised as {report.form}.", MEASURE, "", aligned(rows), ""]
-    lines += findings(report, by_case)
+    loss = f"loss {report.loss.upper()}, " if report.loss else ""
+    lines = [f"Your gradients: {report.function} (layout {report.layout}, {loss}{report.arrays}) against "
+             f"linclf_torch's, float64.", f"Recognised as {report.form}.", MEASURE, "", aligned(rows), ""]
+    lines += findings(report, by_case) + [f"- {note}" for note in report.notes] + ([""] if report.notes else [])
     lines.append(f"FAIL: {len(failed)} of {len(by_case)} cases" if failed else f"PASS: all {len(by_case)} cases")
     return "\n".join(lines)
 
@@ -103,7 +108,7 @@ def findings(report, by_case):
                 what = f"your {param} holds NaN or inf"
             else:
                 what = (f"your {param} differs from the reference (norm-wise {r.norm_rel:.1e}) in no way this "
-                        f"check knows; {HOW_TWO_LAYER if report.model == 'two-layer' else HOW}")
+                        f"check knows; {report.how or (HOW_TWO_LAYER if report.model == 'two-layer' else HOW)}")
             params, cases = found.setdefault(what, ({}, {}))
             params[param] = cases[i] = True
     lines = [f"- {', '.join(params)}, {plural(list(cases), len(by_case))}: {what}"
