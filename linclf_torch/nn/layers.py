@@ -5,6 +5,7 @@ shape of out, and returns dJ with respect to each input, each the shape of that 
 A batch X is (n, d), one example per row; W is (K, d) = (out, in), the layout of DD2424's
 W and of nn.Linear.weight, so the scores are S = X Wᵀ + b, the same as F.linear.
 """
+import torch
 
 
 def linear_forward(X, W, b):
@@ -47,11 +48,12 @@ def relu_backward(dout, cache):
     """Backward of h = max(0, x).
 
     Math:    dX = dout ⊙ [x > 0]   (the derivative at x = 0 is taken as 0, as autograd does)
+             [x > 0] = [h > 0] = sign(h), since h ≥ 0
     Inputs:  dout (n, m); cache (the output h) from relu_forward
     Returns: dX (n, m)
     """
     out = cache
-    dX = dout * (out > 0)  # (n, m)
+    dX = dout * out.sign()  # (n, m): sign(h) is [h > 0] as a float; a bool mask would need a conversion
     return dX
 
 
@@ -72,10 +74,11 @@ def running_average(average, new, alpha):
     """The running average that batch norm evaluates with, moved towards a batch's statistic.
 
     Math:    μ_av ← α μ_av + (1 − α) μ   (DD2424 Assignment 3; α ≈ 0.9)
+                  = μ_av + (1 − α)(μ − μ_av), a linear interpolation: torch.lerp, one operation
     Inputs:  average, new: tensors of one shape; alpha in [0, 1)
     Returns: the new average, same shape
     """
-    return alpha * average + (1 - alpha) * new
+    return torch.lerp(average, new, 1 - alpha)
 
 
 def batchnorm_forward(S, gamma, beta, mu, v, eps=1e-5):
@@ -101,6 +104,9 @@ def batchnorm_backward(dout, cache):
         dγ = Σᵢ dout ⊙ Ŝ,   dβ = Σᵢ dout,   dŜ = dout ⊙ γ
         dS = (1/√(v + ε)) ⊙ (dŜ − meanᵢ(dŜ) − Ŝ ⊙ meanᵢ(dŜ ⊙ Ŝ))
              the middle term through μ, the last through v
+    The two means are the parameter gradients again, meanᵢ(dŜ) = γ dβ / n and
+    meanᵢ(dŜ ⊙ Ŝ) = γ dγ / n, so the code reuses them:
+        dS = (γ / √(v + ε)) ⊙ (dout − (dβ + Ŝ ⊙ dγ) / n)
     DD2424's BatchNormBackPass (columns are samples, G = n·dŜ the per-example gradient):
         σ₁ = (v + ε)^−½, σ₂ = (v + ε)^−³⁄₂, G₁ = G ⊙ σ₁1ᵀ, G₂ = G ⊙ σ₂1ᵀ, D = S − μ1ᵀ,
         c = (G₂ ⊙ D) 1,   G ← G₁ − (1/n)(G₁1)1ᵀ − (1/n) D ⊙ (c1ᵀ)
@@ -110,8 +116,8 @@ def batchnorm_backward(dout, cache):
     Returns: dS (n, m), dgamma (m,), dbeta (m,)
     """
     S_hat, gamma, rstd = cache
+    n = dout.shape[0]
     dgamma = (dout * S_hat).sum(0)  # (m,)
     dbeta = dout.sum(0)             # (m,)
-    dS_hat = dout * gamma           # (n, m)
-    dS = rstd * (dS_hat - dS_hat.mean(0) - S_hat * (dS_hat * S_hat).mean(0))  # (n, m)
+    dS = (gamma * rstd) * (dout - (dbeta + S_hat * dgamma) / n)  # (n, m)
     return dS, dgamma, dbeta
