@@ -189,3 +189,34 @@ def test_evaluation_uses_the_running_averages_and_training_the_batch(gen):
                + model.params["beta1"])
     assert_close("scores", scores, F.linear(h, model.params["W2"], model.params["b2"]), tol=1e-12)
     assert not torch.allclose(scores, model.forward(X[:3])[0])  # three rows' own statistics differ
+
+
+@pytest.mark.cuda
+def test_batchnorm_agrees_on_cpu_and_cuda(gen):
+    """The same float64 numbers on both devices: the layer pair with a random upstream gradient,
+    then the 3- and 9-layer batch-norm networks' gradients and running averages after two steps."""
+    S = torch.randn(N, 5, generator=gen, dtype=torch.float64) * 3 + 1
+    gamma, beta = torch.randn(5, generator=gen, dtype=torch.float64), torch.randn(5, generator=gen, dtype=torch.float64)
+    dout = torch.randn(N, 5, generator=gen, dtype=torch.float64)
+
+    def layer(device):
+        S_, gamma_, beta_, dout_ = (t.to(device) for t in (S, gamma, beta, dout))
+        out, cache = batchnorm_forward(S_, gamma_, beta_, *batch_statistics(S_))
+        return (out, *batchnorm_backward(dout_, cache))
+
+    for name, cpu, cuda in zip(("out", "dS", "dgamma", "dbeta"), layer("cpu"), layer("cuda")):
+        assert_close(name, cuda.cpu(), cpu, tol=1e-10)
+    batches = [data(gen) for _ in range(2)]
+    for layers in (3, 9):
+        model = network(DEPTHS[layers], True, 0.1, gen)
+        twin = MLPClassifier(D, DEPTHS[layers], K, lam=0.1, batchnorm=True, device="cuda", dtype=torch.float64)
+        twin.params = {k: p.to("cuda") for k, p in model.params.items()}
+        for X, y in batches:
+            grads, grads_cuda = model.gradients(X, y), twin.gradients(X.to("cuda"), y.to("cuda"))
+        for name, g in grads.items():
+            if zero_bias(name, layers, True):  # rounding noise on both sides: an absolute floor
+                assert grads_cuda[name].abs().max() <= 1e-13, name
+                continue
+            assert_close(f"{layers}-layer {name}", grads_cuda[name].cpu(), g, tol=1e-10)
+        for name, average in model.buffers.items():
+            assert_close(f"{layers}-layer {name}", twin.buffers[name].cpu(), average, tol=1e-10)

@@ -42,7 +42,9 @@ def test_quick_runs_every_stage_it_can_on_the_cpu(gpu_check, tmp_path, restore_t
         same = agreement[dtype]["cpu vs cpu fixed buffers"]
         assert same["epochs"] == [2, 2] and same["history_max"] == 0 and same["weights_max"] == 0
         assert set(same["history"]) == {"eta", *(f"{s}_{m}" for s in ("train", "val") for m in ("loss", "cost", "acc"))}
-        assert agreement[dtype]["two-layer cpu records"] >= 10  # A2's network, one cycle: at least ten records
+        # A2's network and A3's 3-layer batch-norm network, one cycle each: at least ten records
+        assert agreement[dtype]["two-layer cpu records"] >= 10 and agreement[dtype]["three-layer bn cpu records"] >= 10
+        assert {"two-layer cpu", "three-layer bn cpu"} <= set(agreement[dtype]["wall_time_s"])
     assert stages["sync"]["status"] == "skipped: no CUDA"
     methods = stages["timing"]["methods"]
     assert list(methods) == ["a", "a_graphs", "b", "d_batched", "d_sequential", "c"]
