@@ -46,6 +46,7 @@ NETWORK_CASES = (
 class LayerProblem:
     """One case of the layer: G, S (n, m) and their batch statistics, float64, from `seed`."""
     keys = ("S",)
+    floored = ()  # no gradient compared absolutely
 
     def __init__(self, case, loss, seed):
         g, (m,) = torch.Generator().manual_seed(seed), case.sizes
@@ -56,7 +57,7 @@ class LayerProblem:
 
     def reference(self, eps):
         ones = torch.ones_like(self.mu)
-        _, cache = batchnorm_forward(self.S, ones, 0 * ones, self.mu, self.v, eps)
+        _, cache = batchnorm_forward(self.S, ones, torch.zeros_like(self.mu), self.mu, self.v, eps)
         return {"S": batchnorm_backward(self.G, cache)[0]}  # (n, m)
 
     def variant(self, eps, variant):
@@ -105,6 +106,7 @@ class NetworkProblem:
             self.model.params[f"beta{l}"] = torch.randn(m, generator=g, dtype=f64) * 0.1
         self.k = len(sizes) - 1
         self.keys = tuple(self.model.params)
+        self.floored = tuple(f"b{l}" for l in range(1, self.k))  # the biases before a batch norm
 
     def reference(self, eps):
         self.model.eps = eps
@@ -116,7 +118,7 @@ class NetworkProblem:
 
     def floors(self, ref):
         """The hidden layers' biases, compared absolutely: their floors."""
-        return {f"b{l}": FLOOR * ref[f"W{l}"].abs().max().item() for l in range(1, self.k)}
+        return {b: FLOOR * ref[f"W{b[1:]}"].abs().max().item() for b in self.floored}
 
     def arguments(self, layout, column):
         p = {k: v.clone() for k, v in self.model.params.items()}

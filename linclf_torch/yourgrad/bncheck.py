@@ -23,6 +23,7 @@ means nothing there, so b_l of a hidden layer passes when max |ga − gr| ≤ 1e
 A failing function is recomputed with every Variant of bnmistakes.py, fewest mistakes first,
 each at the ε that fits it best; the first that matches every failing gradient is named.
 """
+import copy
 from importlib.util import find_spec
 
 import torch
@@ -38,6 +39,8 @@ BN_MODELS = ("batchnorm", "k-layer-bn")
 NET = "net = {'W': [W1, W2, W3], 'b': [b1, b2, b3], 'gamma': [gamma1, gamma2], 'beta': [beta1, beta2]}"
 LAYER_FORMS = {"dd2424": "BatchNormBackPass(G, S, mu, v) -> G, G and S (m, n), mu and v (m, 1) or (m,)",
                "torch": "f(G, S, mu, v) -> dS, G and S (n, m), mu and v (m,)"}
+HOW = ("compare it term by term with σ₁ = (v + ε)^−½, σ₂ = (v + ε)^−³⁄₂, G₁ = G ⊙ σ₁1ᵀ, G₂ = G ⊙ σ₂1ᵀ, D = S − μ1ᵀ, "
+       "c = (G₂ ⊙ D)1, G ← G₁ − (1/n)(G₁1)1ᵀ − (1/n) D ⊙ (c1ᵀ) (docs/math.md)")
 
 
 def network_form(layout, forward):
@@ -46,16 +49,6 @@ def network_form(layout, forward):
     if forward:
         return f"BackwardPass(X, {Y}, fp_data, net, lam) -> grads like net, fp_data = {forward}(X, net), {NET}"
     return f"f(X, {Y}, net, lam) -> grads like net, {NET}"
-
-HOW = ("compare it term by term with σ₁ = (v + ε)^−½, σ₂ = (v + ε)^−³⁄₂, G₁ = G ⊙ σ₁1ᵀ, G₂ = G ⊙ σ₂1ᵀ, D = S − μ1ᵀ, "
-       "c = (G₂ ⊙ D)1, G ← G₁ − (1/n)(G₁1)1ᵀ − (1/n) D ⊙ (c1ᵀ) (docs/math.md)")
-
-
-def close(given, ref, floor):
-    """Whether a gradient equals another to the check's precision (absolutely, under a floor)."""
-    if floor is not None:
-        return bool((given - ref).abs().max() <= floor)
-    return compare(given, ref).get("status", "FAIL") != "FAIL"
 
 
 def flat(grads):
@@ -79,9 +72,8 @@ def check_bn(fn, layout="dd2424", loss="ce", *, model="batchnorm", forward=None,
         args = as_arrays(problem.arguments(layout, column), numpy)
         hint = f"(called with the {layout} layout's arguments as {'numpy arrays' if numpy else 'torch tensors'})"
         if with_fp:  # fp_data = forward(X, net), on copies of its own
-            fp = invoke(forward, [args[0], as_arrays(problem.arguments(layout, column), numpy)[2]],
-                        getattr(forward, "__name__", "your forward"), case, hint)
-            args.insert(2, fp)
+            args.insert(2, invoke(forward, copy.deepcopy([args[0], args[2]]), getattr(forward, "__name__",
+                                                                                     "your forward"), case, hint))
         return problem.results(invoke(fn, args, name, case, hint), layout, name, case)
 
     problems = [Problem(case, loss, seed + i) for i, case in enumerate(cases)]
@@ -97,8 +89,8 @@ def check_bn(fn, layout="dd2424", loss="ce", *, model="batchnorm", forward=None,
     report.results = judged(problems, cases, given, eps)
     if layout == "dd2424" and not network and not column:
         report.notes.append("Your function runs with mu and v as (m,) vectors, not (m, 1) columns.")
-    if floors := problems[0].floors(problems[0].reference(eps)):
-        report.notes.append(f"{', '.join(floors)} precede a batch norm: their true gradient is 0 (μ absorbs them), so "
+    if floored := problems[0].floored:
+        report.notes.append(f"{', '.join(floored)} precede a batch norm: their true gradient is 0 (μ absorbs them), so "
                             f"the table shows max |ga − gr| ≤ {FLOOR:.0e} · max |grad_W_l| to pass (|Δ| cells).")
     if report.passed:
         report.notes.append(said_eps(eps))
@@ -183,7 +175,7 @@ def diagnose(report, problems, cases, given, options):
     p = problems[failing[0]]
     for variant in variants(options):
         eps = fit_eps(mine, lambda e, v=variant: flat(p.variant(e, v)))
-        if all(matched(problems[i], given[i], eps, variant) for i in failing):
+        if all(matched(cases[i], problems[i], given[i], eps, variant) for i in failing):
             report.results = judged(problems, cases, given, eps)
             sentence = f"your gradients equal the reference's computed with {' and '.join(variant.mistakes())}"
             for r in report.results:
@@ -193,7 +185,8 @@ def diagnose(report, problems, cases, given, options):
             return
 
 
-def matched(problem, grads, eps, variant):
+def matched(case, problem, grads, eps, variant):
+    """Whether your gradients are the variant's at eps, judged as against the reference."""
     wrong, floors = problem.variant(eps, variant), problem.floors(problem.reference(eps))
-    return all(close(grads[k], wrong[k], floors.get(k)) for k in problem.keys)
+    return all(judge(case, k, grads[k], wrong[k], floors.get(k)).status != "FAIL" for k in problem.keys)
 

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 
 import torch
 
-from ..nn.layers import linear_forward, relu_forward
+from ..nn.layers import (
+    batch_statistics,
+    batchnorm_forward,
+    linear_backward,
+    linear_forward,
+    relu_backward,
+    relu_forward,
+)
+from ..nn.losses import l2_penalty_backward
 
 
 @dataclass(frozen=True)
@@ -65,8 +73,9 @@ def variants(options):
 def backpass(G, S, mu, v, eps, variant):
     """The batch-norm backward of `variant`, rows are samples.
 
-    Inputs:  G (n, m) the per-example gradient at Ŝ, S (n, m), mu (m,), v (m,) with 1/n, eps ≥ 0
-    Returns: the gradient at S (n, m), per example like G
+    Inputs:  G (n, m) the gradient at Ŝ (per example, or with the loss's 1/n: the pass is
+             linear in G), S (n, m), mu (m,), v (m,) with 1/n, eps ≥ 0
+    Returns: the gradient at S (n, m), scaled like G
     """
     n = S.shape[0]
     if variant.unbiased:
@@ -84,36 +93,36 @@ def backpass(G, S, mu, v, eps, variant):
 
 def network_gradients(params, X, y, lam, eps, variant, loss_backward):
     """The k-layer network's gradients (batch norm after every hidden layer, batch statistics)
-    as `variant` computes them: {W_l, b_l, gamma_l, beta_l} like the model's params.
+    as `variant` computes them: {W_l, b_l, gamma_l, beta_l} like the model's params. The linear
+    layers, ReLU and L2 term are nn/'s own; only batch norm and its γ, β gradients vary.
 
     Inputs: params of MLPClassifier(batchnorm=True); X (n, d); y (n,); loss_backward from losses.py
     """
     n, k = X.shape[0], sum(key.startswith("W") for key in params)
-    a, saved = X, []
+    a, caches = X, []
     for l in range(1, k + 1):
-        S, _ = linear_forward(a, params[f"W{l}"], params[f"b{l}"])             # (n, m_l)
+        S, linear_cache = linear_forward(a, params[f"W{l}"], params[f"b{l}"])  # (n, m_l)
         if l == k:
+            caches.append((linear_cache, None))
             break
-        mu, v = S.mean(0), S.var(0, unbiased=False)                             # (m_l,) each
+        mu, v = batch_statistics(S)                                             # (m_l,) each
         v_used = v * n / (n - 1) if variant.unbiased else v
-        S_hat = (S - mu) / (v_used + eps).sqrt()                                # (n, m_l)
-        a_next, _ = relu_forward(params[f"gamma{l}"] * S_hat + params[f"beta{l}"])
-        saved.append((a, S, mu, v, S_hat, a_next))
-        a = a_next
-    G, grads = loss_backward(S, y) * n, {}                                      # (n, K) per example
+        out, (S_hat, _, _) = batchnorm_forward(S, params[f"gamma{l}"], params[f"beta{l}"], mu, v_used, eps)
+        a, relu_cache = relu_forward(out)                                       # (n, m_l)
+        caches.append((linear_cache, (S, mu, v, S_hat, relu_cache)))
+    dS, grads = loss_backward(S, y), {}                                         # (n, K), with the loss's 1/n
     for l in range(k, 0, -1):
-        a_in = saved[l - 1][0] if l < k else a
-        if l < k:
-            _, S, mu, v, S_hat, a_out = saved[l - 1]
-            G = G * (a_out > 0)                                                 # (n, m_l)
-            per = n if variant.gamma_n else 1
-            grads[f"gamma{l}"], grads[f"beta{l}"] = (G * S_hat).sum(0) / per, G.sum(0) / per
+        linear_cache, bn = caches[l - 1]
+        if bn is not None:
+            S, mu, v, S_hat, relu_cache = bn
+            dS = relu_backward(dS, relu_cache)                                  # (n, m_l)
+            per = 1 if variant.gamma_n else n
+            grads[f"gamma{l}"], grads[f"beta{l}"] = (dS * S_hat).sum(0) * per, dS.sum(0) * per
             if variant.times_gamma:
-                G = G * params[f"gamma{l}"]
-            G = backpass(G, S, mu, v, eps, variant)                             # (n, m_l)
-        grads[f"W{l}"] = G.T @ a_in / n + 2 * lam * params[f"W{l}"]            # (m_l, m_(l−1))
-        grads[f"b{l}"] = G.mean(0)                                              # (m_l,)
-        G = G @ params[f"W{l}"]                                                 # (n, m_(l−1))
+                dS = dS * params[f"gamma{l}"]
+            dS = backpass(dS, S, mu, v, eps, variant)                           # (n, m_l): linear in G
+        dS, dW, grads[f"b{l}"] = linear_backward(dS, linear_cache, input_grad=l > 1)
+        grads[f"W{l}"] = l2_penalty_backward(params[f"W{l}"], lam, dW)          # (m_l, m_(l−1)): + 2λW_l
     return {key: grads[key] for key in params}
 
 
