@@ -35,23 +35,16 @@ from linclf_torch.grid.search import run_grid
 from linclf_torch.nn import accuracy
 from linclf_torch.nn.schedules import cyclic_eta
 from linclf_torch.training.config import TrainConfig, parse_cycle
-from linclf_torch.training.loop import build_model, train
+from linclf_torch.training.loop import build_model
+from linclf_torch.training.state import make_cycle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench.py beside this file
-from bench import sync, synthetic_cifar, timed  # noqa: E402
-
-
-def linclf_run(cfg, data):
-    """(a): linclf's trainer; the final validation and test accuracy."""
-    model = build_model(cfg, data.X_train.shape[1], len(data.classes), data.X_train.device)
-    history = train(model, data, cfg, progress=False)
-    return history[-1]["val_acc"], accuracy(model.predict(data.X_test), data.y_test).item()
+from bench import linclf_run, sync, synthetic_cifar, timed  # noqa: E402
 
 
 def autograd_run(cfg, data):
-    """(b): nn.Linear + ReLU + nn.Linear, F.cross_entropy + L2, optim.SGD, autograd, η_t per step."""
+    """(b): nn.Linear + ReLU + nn.Linear from linclf's init, trained by cyclic_autograd_loop."""
     d, K, device, dtype = data.X_train.shape[1], len(data.classes), data.X_train.device, data.X_train.dtype
-    lo, hi, n_s = parse_cycle(cfg.eta_cycle)
     net = torch.nn.Sequential(torch.nn.Linear(d, cfg.hidden[0]), torch.nn.ReLU(), torch.nn.Linear(cfg.hidden[0], K))
     net.to(device=device, dtype=dtype)
     with torch.no_grad():  # linclf's init: the same start, the same accuracy
@@ -59,9 +52,18 @@ def autograd_run(cfg, data):
         for layer, l in ((net[0], 1), (net[2], 2)):
             layer.weight.copy_(p[f"W{l}"])
             layer.bias.copy_(p[f"b{l}"])
-    weights = (net[0].weight, net[2].weight)
+    return cyclic_autograd_loop(net, (net[0].weight, net[2].weight), cfg, data)
+
+
+def cyclic_autograd_loop(net, weights, cfg, data):
+    """(b)'s loop, for any network (bench_a3's too): F.cross_entropy + λ Σ‖W‖² over `weights`,
+    optim.SGD with η_t set before every step, batches sliced from the tensors, and linclf's
+    records' evaluations under no_grad in eval mode (a batch norm's running averages);
+    (final val acc, test acc)."""
+    lo, hi, n_s = parse_cycle(cfg.eta_cycle)
     optimizer = torch.optim.SGD(net.parameters(), lr=lo)
-    n, B, total, every = len(data.y_train), cfg.batch_size, 2 * cfg.cycles * n_s, max(1, n_s // 5)
+    cycle, n, B = make_cycle(cfg), len(data.y_train), cfg.batch_size
+    total, every = cycle.steps(cfg.cycles), cycle.record_every
     t, metrics = 0, None
     while t < total:
         for i in range(0, n, B):
@@ -74,7 +76,8 @@ def autograd_run(cfg, data):
             loss.backward()
             optimizer.step()
             t += 1
-            if t % every == 0 or t == total:  # the same evaluations as linclf's records
+            if (every and t % every == 0) or t == total:  # the same evaluations as linclf's records
+                net.eval()
                 with torch.no_grad():
                     values = []
                     for X, y in ((data.X_train, data.y_train), (data.X_val, data.y_val)):
@@ -83,31 +86,44 @@ def autograd_run(cfg, data):
                         values += [ce, ce + cfg.lam * sum(w.pow(2).sum() for w in weights),
                                    (scores.argmax(1) == y).float().mean()]
                     metrics = torch.stack(values).tolist()
+                net.train()
+    net.eval()
     with torch.no_grad():
         return metrics[-1], accuracy(net(data.X_test).argmax(1), data.y_test).item()
 
 
 def floor_run(cfg, data):
-    """(floor): the matrix products of one (a) or (b) run, nothing else (zero weights)."""
-    X, n, B, m = data.X_train, len(data.y_train), cfg.batch_size, cfg.hidden[0]
-    _, _, n_s = parse_cycle(cfg.eta_cycle)
-    total, every = 2 * cfg.cycles * n_s, max(1, n_s // 5)
-    W1, W2 = X.new_zeros(m, X.shape[1]), X.new_zeros(len(data.classes), m)  # (m, d), (K, m)
+    """(floor): the matrix products of one (a) or (b) run of an MLP of any depth, nothing else
+    (zero weights): per step each layer's a Wᵀ, dSᵀa and (but the first) dS W; per record
+    each layer's a Wᵀ on both sets."""
+    X, n, B = data.X_train, len(data.y_train), cfg.batch_size
+    sizes = [X.shape[1], *cfg.hidden, len(data.classes)]
+    Ws = [X.new_zeros(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]  # (out, in) each
+    cycle = make_cycle(cfg)
+    total, every = cycle.steps(cfg.cycles), cycle.record_every
+
+    def forward(a):
+        inputs = []
+        for W in Ws:
+            inputs.append(a)
+            a = a @ W.T                                  # (B, out)
+        return a, inputs
+
     t = 0
     while t < total:
         for i in range(0, n, B):
             if t == total:
                 break
-            Xb = X[i:i + B]                          # (B, d)
-            H = Xb @ W1.T                            # (B, m)
-            S = H @ W2.T                             # (B, K)
-            _dW2, dH = S.T @ H, S @ W2               # (K, m), (B, m)
-            _dW1 = dH.T @ Xb                         # (m, d)
+            dS, inputs = forward(X[i:i + B])             # (B, K)
+            for l in range(len(Ws) - 1, -1, -1):
+                _dW = dS.T @ inputs[l]                   # (out, in)
+                if l > 0:
+                    dS = dS @ Ws[l]                      # (B, in)
             t += 1
-            if t % every == 0 or t == total:
+            if (every and t % every == 0) or t == total:
                 for Xe in (X, data.X_val):
-                    (Xe @ W1.T) @ W2.T               # (n, K): an evaluation's two products
-    return (data.X_test @ W1.T) @ W2.T
+                    forward(Xe)                          # (n, K): an evaluation's products
+    return forward(data.X_test)[0]
 
 
 def search_run(configs, data, batched):

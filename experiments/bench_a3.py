@@ -35,19 +35,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from linclf_torch.cli.experiment import script
 from linclf_torch.data.prepare import prepare, resolve_device
 from linclf_torch.figures.tables import markdown_table, pct
-from linclf_torch.nn import accuracy
-from linclf_torch.nn.schedules import cyclic_eta
-from linclf_torch.training.config import TrainConfig, parse_cycle
+from linclf_torch.training.config import TrainConfig
 from linclf_torch.training.loop import build_model
 from linclf_torch.training.state import make_cycle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench.py beside this file
 from bench import linclf_run, sync, synthetic_cifar  # noqa: E402
+from bench_a2 import cyclic_autograd_loop, floor_run  # noqa: E402
 
 HIDDEN = (50, 30, 20, 20, 10, 10, 10, 10)  # DD2424 A3's 9-layer network
 
@@ -73,71 +71,10 @@ def autograd_net(cfg, d, K, device, dtype):
 
 
 def autograd_run(cfg, data):
-    """(b): the autograd loop with the same per-step schedule and evaluations; (val acc, test acc)."""
-    d, K = data.X_train.shape[1], len(data.classes)
-    net, weights = autograd_net(cfg, d, K, data.X_train.device, data.X_train.dtype)
-    lo, hi, n_s = parse_cycle(cfg.eta_cycle)
-    optimizer = torch.optim.SGD(net.parameters(), lr=lo, momentum=0)
-    cycle, n, B = make_cycle(cfg), len(data.y_train), cfg.batch_size
-    total, every = cycle.steps(cfg.cycles), cycle.record_every
-    t, metrics = 0, None
-    while t < total:
-        for i in range(0, n, B):
-            if t == total:
-                break
-            optimizer.param_groups[0]["lr"] = cyclic_eta(t, lo, hi, n_s)
-            loss = F.cross_entropy(net(data.X_train[i:i + B]), data.y_train[i:i + B])
-            loss = loss + cfg.lam * sum(w.pow(2).sum() for w in weights)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            t += 1
-            if (every and t % every == 0) or t == total:  # the same evaluations as linclf's records
-                net.eval()
-                with torch.no_grad():
-                    values = []
-                    for X, y in ((data.X_train, data.y_train), (data.X_val, data.y_val)):
-                        scores = net(X)
-                        ce = F.cross_entropy(scores, y)
-                        values += [ce, ce + cfg.lam * sum(w.pow(2).sum() for w in weights),
-                                   (scores.argmax(1) == y).float().mean()]
-                    metrics = torch.stack(values).tolist()
-                net.train()
-    net.eval()
-    with torch.no_grad():
-        return metrics[-1], accuracy(net(data.X_test).argmax(1), data.y_test).item()
-
-
-def floor_run(cfg, data):
-    """(floor): the matrix products of one (a) or (b) run, nothing else (zero weights)."""
-    X, n, B = data.X_train, len(data.y_train), cfg.batch_size
-    sizes = [X.shape[1], *cfg.hidden, len(data.classes)]
-    Ws = [X.new_zeros(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]  # (out, in) each
-    cycle = make_cycle(cfg)
-    total, every = cycle.steps(cfg.cycles), cycle.record_every
-
-    def forward(a):
-        inputs = []
-        for W in Ws:
-            inputs.append(a)
-            a = a @ W.T                                  # (B, out)
-        return a, inputs
-
-    t = 0
-    while t < total:
-        for i in range(0, n, B):
-            if t == total:
-                break
-            dS, inputs = forward(X[i:i + B])             # (B, K)
-            for l in range(len(Ws) - 1, -1, -1):
-                _dW = dS.T @ inputs[l]                   # (out, in)
-                if l > 0:
-                    dS = dS @ Ws[l]                      # (B, in)
-            t += 1
-            if (every and t % every == 0) or t == total:
-                for Xe in (X, data.X_val):
-                    forward(Xe)                          # (n, K): an evaluation's products
-    return forward(data.X_test)[0]
+    """(b): autograd_net trained by bench_a2's loop, the same schedule and evaluations; (val acc, test acc)."""
+    net, weights = autograd_net(cfg, data.X_train.shape[1], len(data.classes), data.X_train.device,
+                                data.X_train.dtype)
+    return cyclic_autograd_loop(net, weights, cfg, data)
 
 
 @script("bench_a3", __doc__,
