@@ -145,6 +145,22 @@ def timed(fn, warmup, repeats, device):
     return {"median_s": statistics.median(times), "times_s": times}, out
 
 
+def interleaved(variants, repeats, device):
+    """Wall times of every variants[key]() over repeats rounds run interleaved (a, b, …, a, b,
+    …), so that a slower moment of the machine hits every variant alike; ({key: [s, …]}, {key:
+    its last result})."""
+    times, outs = {key: [] for key in variants}, {}
+    for r in range(repeats):
+        for key, fn in variants.items():
+            sync(device)
+            start = time.perf_counter()
+            outs[key] = fn()
+            sync(device)
+            times[key].append(time.perf_counter() - start)
+        print(f"repeat {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), file=sys.stderr)
+    return times, outs
+
+
 @script("bench", __doc__,
         ("--split", {"default": "a1", "choices": ("a1", "full"), "help": "a1 (default) or full (49,000 images)"}),
         ("--epochs", {"type": int, "default": 40}),

@@ -30,7 +30,6 @@ Evidence: docs/performance.md, "DD2424 Assignment 3: the 9-layer batch-norm netw
 """
 import statistics
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,7 +43,7 @@ from linclf_torch.training.loop import build_model
 from linclf_torch.training.state import make_cycle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench.py beside this file
-from bench import linclf_run, sync, synthetic_cifar  # noqa: E402
+from bench import interleaved, linclf_run, synthetic_cifar  # noqa: E402
 from bench_a2 import cyclic_autograd_loop, floor_run  # noqa: E402
 
 HIDDEN = (50, 30, 20, 20, 10, 10, 10, 10)  # DD2424 A3's 9-layer network
@@ -98,15 +97,7 @@ def main(args, exp):
     variants = {"a": linclf_run, "b": autograd_run, "floor": floor_run}
     for fn in variants.values():
         fn(warm, data)
-    times, outs = {key: [] for key in variants}, {}
-    for r in range(repeats):  # interleaved: a slower moment of the machine hits every variant alike
-        for key, fn in variants.items():
-            sync(device)
-            start = time.perf_counter()
-            outs[key] = fn(cfg, data)
-            sync(device)
-            times[key].append(time.perf_counter() - start)
-        print(f"repeat {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), file=sys.stderr)
+    times, outs = interleaved({key: lambda fn=fn: fn(cfg, data) for key, fn in variants.items()}, repeats, device)
     methods = {key: {"median_s": statistics.median(times[key]), "times_s": times[key],
                      **({"val_acc": outs[key][0], "test_acc": outs[key][1]} if key != "floor" else {})}
                for key in variants}

@@ -38,9 +38,9 @@ def test_bench_a2_quick_times_every_method_and_loses_no_accuracy(tmp_path):
     assert load_experiment("bench_a2").main(["--quick", "--device", "cpu", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     methods = results["methods"]
-    assert set(methods) == {"a", "b", "floor", "d_sequential", "d_batched"}
+    assert set(methods) == {"a", "b", "floor", "d_sequential", "d_batched", "d_floor_sequential", "d_floor_stacked"}
     assert all(m["median_s"] > 0 for m in methods.values()) and set(results["ratios"]) == {
-        "a_vs_floor", "b_vs_a", "sequential_vs_batched"}
+        "a_vs_floor", "b_vs_a", "sequential_vs_batched", "floors_sequential_vs_stacked", "sequential_vs_stacked_floor"}
     # the same init, data, schedule and math in float32, summed in other orders: at most one of the
     # 200 test images, whose two top scores nearly tie, may be classified otherwise
     assert abs(methods["b"]["test_acc"] - methods["a"]["test_acc"]) <= 1 / 200 + 1e-12
