@@ -127,7 +127,7 @@ def search(base, data, ls, progress):
 
 
 def targets(runs):
-    """The issue's acceptance targets, each (target, measured, met)."""
+    """The acceptance targets of this reproduction, each (target, measured, met)."""
     test = {name: r["final"]["test_acc"] for name, r in runs.items()}
     s_plain, s_bn = test[sensitivity_name(1e-4, False)], test[sensitivity_name(1e-4, True)]
     return [("3 layers, BN, λ = 0.005: test ≥ 52.0%", pct(test["3 layers, BN"]), test["3 layers, BN"] >= 0.52),
@@ -221,7 +221,7 @@ def main(args, exp):
         f"λ = {net.lam:g}",
         markdown_table(["σ", "BN", *ACCURACY_HEADERS, "final train loss", "training time"], sens_rows),
         "Assignment and students: without BN the network stays at chance (10%) for small σ; with BN it trains.",
-        "## The issue's targets",
+        "## Acceptance targets",
         markdown_table(["target", "measured", "met"], [[t, m, "yes" if ok else "no"] for t, m, ok in target_rows]),
     ])
     results = {"gradient_check": check_rows, "runs": runs,

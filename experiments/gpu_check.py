@@ -302,7 +302,7 @@ def targets(args, stages):
     return {k: {"measured": a, "target": b, "met": c} for k, (a, b, c) in rows.items()}
 
 
-KEYS = {"a_graphs": "a'"}  # the issue's name for results.json's key
+KEYS = {"a_graphs": "a'"}  # the docs' name (a') for results.json's key
 
 
 def report(results):

@@ -1,7 +1,7 @@
 """Batch normalisation (DD2424 Assignment 3): the layer pair of nn/layers.py and the k-layer
 network of nn/mlp.py with and without it, in float64, against autograd and centred differences.
 
-The traps this guards against (the issue's list): the checks use the batch statistics (the cost
+The traps this guards against (DD2424 A3's usual mistakes): the checks use the batch statistics (the cost
 gradients() differentiates, model.cost), a cross-entropy loss or a random upstream gradient
 (never Σ output, which BN makes constant), the variance with 1/n, and a batch of n = 7 > 1.
 
