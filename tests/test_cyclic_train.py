@@ -122,12 +122,19 @@ def test_resume_in_the_middle_of_a_cycle_is_bit_for_bit(pickles, tmp_path, monke
     assert main(["train", "--resume", str(cut), "--no-progress", "--cycles", "3"]) == 2  # a --cycles run keeps its length
 
 
-def test_batched_grid_trains_a_lambda_search_with_one_cyclic_rate(data):
-    """Three λ at once, as the assignment's search: each equals its run alone, up to float64
-    rounding of sums in another order (a few ulps of values of order 1, over 24 steps: 1e-10)."""
-    configs = [replace(CFG, lam=lam) for lam in (0.0, 0.01, 0.1)]
-    batched, _ = run_grid(configs, data, progress=False)
-    alone, _ = run_grid(configs, data, progress=False, batched=False)
+@pytest.mark.parametrize("net", [{}, {"hidden": (6, 5), "batchnorm": True, "init": "he"}],
+                         ids=["two layers", "three layers, batch norm"])
+def test_batched_grid_trains_a_lambda_search_with_one_cyclic_rate(data, net):
+    """Three λ at once, as the assignment's search (A2's two layers; A3's with batch norm, whose
+    running averages the evaluations use): each equals its run alone, up to float64 rounding of
+    sums in another order (a few ulps of values of order 1, over 24 steps: 1e-10)."""
+    configs = [replace(CFG, lam=lam, **net) for lam in (0.0, 0.01, 0.1)]
+    batched, models_b = run_grid(configs, data, progress=False)
+    alone, models_a = run_grid(configs, data, progress=False, batched=False)
+    for mb, ma in zip(models_b, models_a):
+        assert set(mb.buffers) == set(ma.buffers) == ({"mu1", "v1", "mu2", "v2"} if net else set())
+        for k in ma.buffers:
+            assert mb.buffers[k] == pytest.approx(ma.buffers[k], rel=1e-10, abs=1e-12), k
     for b, a in zip(batched, alone):
         assert b["status"] == a["status"] == "completed"
         assert [(r["step"], r["epoch"], r["eta"]) for r in b["history"]] == \
@@ -147,18 +154,24 @@ def test_grid_command_takes_a_cyclic_eta(pickles, tmp_path):
     assert all(r["history"][-1]["step"] == 2 * NS for r in runs)
 
 
-def test_grid_command_trains_batchnorm_configurations_one_after_another(pickles, tmp_path):
-    """The stacked model has no batch norm: a --batchnorm λ search trains each configuration
-    alone, so each equals its own `linclf train` run exactly."""
+def test_grid_command_trains_batchnorm_configurations_stacked(pickles, tmp_path):
+    """A --batchnorm λ search trains its configurations at once; its best model keeps its
+    running averages (model.pt), and its history is that of its own `linclf train` run up to
+    float32 rounding in another order (the bound of test_grid.py's rounding_tolerance, d = 3072)."""
     flags = ["--data-dir", str(pickles), "--no-verify", "--device", "cpu", "--no-progress", "--model", "mlp",
              "--hidden", "6", "5", "--batchnorm", "--init", "he", "--eta", f"cyclic:{LO}:{HI}:{NS}", "--cycles", "1",
              "--batch-size", "10", "--threads", "1"]
     assert main(["grid", *flags, "--lam", "0", "0.01", "--out", str(tmp_path / "grid")]) == 0
     runs = json.loads((tmp_path / "grid" / "results.json").read_text())["runs"]
     assert [r["config"]["batchnorm"] for r in runs] == [True, True]
+    assert {"mu1", "v1", "mu2", "v2"} == set(read_checkpoint(tmp_path / "grid")[1]["buffers"])
     assert main(["train", *flags, "--lam", "0.01", "--out", str(tmp_path / "alone")]) == 0
-    alone = json.loads((tmp_path / "alone" / "results.json").read_text())
-    assert [r for r in runs if r["config"]["lam"] == 0.01][0]["history"] == alone["history"]
+    alone = json.loads((tmp_path / "alone" / "results.json").read_text())["history"]
+    stacked = [r for r in runs if r["config"]["lam"] == 0.01][0]["history"]
+    assert [r["step"] for r in stacked] == [r["step"] for r in alone]
+    for rs, ra in zip(stacked, alone):
+        assert rs["train_loss"] == pytest.approx(ra["train_loss"], rel=2e-4)
+        assert rs["val_loss"] == pytest.approx(ra["val_loss"], rel=2e-4)
 
 
 def test_cyclic_figures_plot_against_update_steps(data):

@@ -71,11 +71,14 @@ def test_loss_runs_are_slices_of_equal_names():
     assert loss_runs(["mbce"]) == [("mbce", slice(0, 1))]
 
 
-@pytest.mark.parametrize("hidden", [None, (6, 3)])
+@pytest.mark.parametrize("hidden,batchnorm", [(None, False), ((6, 3), False), ((6, 3), True)])
 @pytest.mark.parametrize("lams", [(0.0, 0.1, 0.0, 2.0), (0.0, 0.0, 0.0, 0.0)])
-def test_stacked_models_equal_each_model_alone(hidden, lams, gen):
-    """Linear or MLP, per-configuration loss and λ, sharing X (n, d): gradients, loss, cost and
-    accuracy of the stack against each nn model (the float sums differ only in order)."""
+def test_stacked_models_equal_each_model_alone(hidden, batchnorm, lams, gen):
+    """Linear or MLP (with batch norm too), per-configuration loss and λ, sharing X (n, d):
+    gradients, loss, cost and accuracy of the stack against each nn model (the float sums
+    differ only in order), and with batch norm the running averages that a step moves and
+    evaluation uses. A hidden layer's bias before batch norm has the true gradient 0: both
+    sides are rounding noise there, compared within 1e-12 absolutely, not relatively."""
     n, d, K = 7, 5, 4
     X = torch.randn(n, d, generator=gen, dtype=torch.float64)
     y = torch.randint(K, (n,), generator=gen)
@@ -85,22 +88,34 @@ def test_stacked_models_equal_each_model_alone(hidden, lams, gen):
         for m in models:  # non-zero biases: zeros hide bugs
             m.params["b"] = torch.randn(K, generator=gen, dtype=torch.float64)
     else:
-        models = [MLPClassifier(d, hidden, K, loss=loss, lam=lam, generator=gen, dtype=torch.float64)
-                  for loss, lam in zip(LOSS_NAMES, lams)]
+        models = [MLPClassifier(d, hidden, K, loss=loss, lam=lam, generator=gen, batchnorm=batchnorm,
+                                dtype=torch.float64) for loss, lam in zip(LOSS_NAMES, lams)]
+        for m in models:  # γ, β away from 1, 0: those would hide a swapped or missing factor
+            for name in m.params:
+                if name.startswith(("gamma", "beta")):
+                    m.params[name] = m.params[name] + torch.rand(m.params[name].shape, generator=gen, dtype=torch.float64)
+    zero_grads = {f"b{l}" for l in range(1, len(hidden) + 1)} if batchnorm else set()
     stacked = StackedClassifier(models)
     grads = stacked.gradients(X, y)
     loss, cost, acc = stacked.evaluate(X, y)
     assert loss.shape == cost.shape == acc.shape == (len(models),)
     for g, model in enumerate(models):
         for name, value in model.gradients(X, y).items():
+            if name in zero_grads:
+                assert (grads[name][g] - value).abs().max() <= 1e-12, name
+                continue
             assert value.abs().max() > 0, f"{name}: zero gradient, the check would be empty"
             assert_close(f"{name}[{g}]", grads[name][g], value, tol=1e-12)
+        for name, value in model.buffers.items():  # batch norm's running averages, set by the step
+            assert_close(f"{name}[{g}]", stacked.buffers[name][g], value, tol=1e-12)
         for what, mine, alone in zip(("loss", "cost", "accuracy"), (loss, cost, acc), model.evaluate(X, y)):
             assert_close(f"{what}[{g}]", mine[g], alone, tol=1e-12)
+    assert len(stacked.buffers) == (2 * len(hidden) if batchnorm else 0)
     assert len({round(c, 6) for c in cost.tolist()}) == len(models)  # the configurations really differ
     stacked.unstack()
     for g, model in enumerate(models):
         assert model.params["b" if hidden is None else "b1"].data_ptr() == stacked.params[stacked.layers[0][1]][g].data_ptr()
+        assert all(model.buffers[k].data_ptr() == v[g].data_ptr() for k, v in stacked.buffers.items())
 
 
 @pytest.mark.parametrize("momentum,weight_decay", [(0.0, 0.0), (0.85, 0.01)])

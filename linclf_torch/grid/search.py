@@ -44,8 +44,7 @@ def run_grid(configs, data, *, progress=True, batched=True):
     else None), history, final (train_acc, val_acc: no test accuracy, nothing is chosen on
     test; None if diverged) and wall_time_s.
     batched=True trains each group of configs at once (train_group; wall_time_s is then the
-    group's time divided by its size), except batch-norm networks; batched=False trains them
-    one after another (train).
+    group's time divided by its size); batched=False trains them one after another (train).
     Each model is a view of its group's stacked parameters and keeps the model contract.
     """
     d, K, device = data.X_train.shape[1], len(data.classes), data.X_train.device
@@ -57,11 +56,6 @@ def run_grid(configs, data, *, progress=True, batched=True):
     bar = progress_bar(total=sum(planned_epochs(cfg, len(data.y_train)) for cfg in configs), desc="grid",
                        unit="config·epoch", enabled=progress)
     for group in group_configs(configs):
-        if configs[group[0]].batchnorm:  # the stacked model (stacked.py) has no batch norm: one after another
-            for i in group:
-                results[i] = train_alone(models[i], data, configs[i])
-                bar.update(planned_epochs(configs[i], len(data.y_train)))
-            continue
         start = time.perf_counter()
         histories, diverged = train_group([models[i] for i in group], data, [configs[i] for i in group], bar=bar)
         share = (time.perf_counter() - start) / len(group)

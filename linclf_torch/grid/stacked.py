@@ -22,12 +22,18 @@ stack (G, n, K) it gives every configuration's dS at once; the values, needed on
 epoch, go through vmap. The L2 gradient 2λW (nn.losses.l2_penalty_backward) is added into
 dW in place, with λ (G, 1, 1): on CPU a fresh (G, K, d) temporary per step costs more than
 the addition (the allocator returns such blocks to the OS and page-faults them back).
+
+Batch norm is nn.layers' own pair too. A stack of pre-activations (G, n, m) seen as (n, G, m)
+(a transposed view) has the batch along dimension 0, where nn's functions reduce, and γ, β,
+μ, v (G, m) broadcast over it: every configuration is normalised with its own batch
+statistics, and its running averages, (G, m) buffers, move by mlp.py's rule.
 """
 import torch
 from torch.func import vmap
 
-from ..nn.layers import relu_backward, relu_forward
+from ..nn.layers import batch_statistics, batchnorm_backward, batchnorm_forward, relu_backward, relu_forward
 from ..nn.losses import LOSSES, l2_penalty_forward
+from ..nn.mlp import MLPClassifier
 from ..nn.models import accuracy
 from ..nn.optim import SGD
 from ..training.state import make_schedule
@@ -94,47 +100,70 @@ class StackedClassifier:
         self.lam = torch.tensor([m.lam for m in models], dtype=W.dtype, device=W.device)  # (G,)
         self.any_lam = any(m.lam for m in models)  # known here: asking the tensor would sync
         self.losses = loss_runs([m.loss_name for m in models])
+        self.buffers = {k: torch.stack([m.buffers[k] for m in models]) for k in models[0].buffers}  # (G, m) each
+        self.batchnorm = getattr(models[0], "batchnorm", False)
+        if self.batchnorm:
+            self.alpha, self.eps = models[0].alpha, models[0].eps
 
-    def forward(self, X):
-        """Scores (G, n, K) and, per layer, (ReLU cache or None, linear cache), as nn's MLP."""
-        w, b = self.layers[0]
-        h, cache = wide_linear_forward(X, self.params[w], self.params[b])  # (G, n, m)
-        caches = [(None, cache)]
-        for w, b in self.layers[1:]:
-            h, relu_cache = relu_forward(h)                                    # (G, n, in)
-            h, cache = batched_linear_forward(h, self.params[w], self.params[b])  # (G, n, out)
-            caches.append((relu_cache, cache))
-        return h, caches
+    def forward(self, X, train=True):
+        """Scores (G, n, K), per layer (linear, batch norm or None, ReLU or None) caches, and the
+        batch statistics {l: (μ_l, v_l)} used, each (G, m): MLPClassifier.forward for all G."""
+        h, caches, stats = X, [], {}
+        for l, (w, b) in enumerate(self.layers, start=1):
+            linear = wide_linear_forward if l == 1 else batched_linear_forward  # the first input is shared
+            s, linear_cache = linear(h, self.params[w], self.params[b])       # (G, n, out)
+            if l == len(self.layers):
+                caches.append((linear_cache, None, None))
+                return s, caches, stats
+            bn_cache = None
+            if self.batchnorm:
+                t = s.transpose(0, 1)                                          # (n, G, out): the batch first
+                if train or not self.buffers:
+                    stats[l] = batch_statistics(t)                             # (G, out), (G, out)
+                mu, v = stats[l] if l in stats else (self.buffers[f"mu{l}"], self.buffers[f"v{l}"])
+                t, bn_cache = batchnorm_forward(t, self.params[f"gamma{l}"], self.params[f"beta{l}"], mu, v,
+                                                self.eps)                      # (n, G, out)
+                s = t.transpose(0, 1)                                          # (G, n, out)
+            h, relu_cache = relu_forward(s)                                    # (G, n, out)
+            caches.append((linear_cache, bn_cache, relu_cache))
 
     def backward(self, dscores, caches):
         """Every configuration's gradients from its dS (G, n, K), by nn's MLPClassifier.backward."""
         dh, grads, lam = dscores, {}, self.lam.view(-1, 1, 1)
-        for (w, b), (relu_cache, cache) in zip(reversed(self.layers), reversed(caches)):
-            if relu_cache is None:
-                dW, grads[b] = wide_linear_backward(dh, cache)          # (G, K, d), (G, K)
+        for l in range(len(self.layers), 0, -1):
+            (w, b), (linear_cache, bn_cache, relu_cache) = self.layers[l - 1], caches[l - 1]
+            ds = dh if relu_cache is None else relu_backward(dh, relu_cache)                  # (G, n, out)
+            if bn_cache is not None:
+                dt, grads[f"gamma{l}"], grads[f"beta{l}"] = batchnorm_backward(ds.transpose(0, 1), bn_cache)
+                ds = dt.transpose(0, 1)                                                       # (G, n, out)
+            if l == 1:
+                dW, grads[b] = wide_linear_backward(ds, linear_cache)         # (G, out, d), (G, out)
             else:
-                da, dW, grads[b] = batched_linear_backward(dh, cache)   # (G, n, in), (G, out, in), (G, out)
-                dh = relu_backward(da, relu_cache)                      # (G, n, in)
+                dh, dW, grads[b] = batched_linear_backward(ds, linear_cache)  # (G, n, in), (G, out, in), (G, out)
             grads[w] = dW.addcmul_(lam, self.params[w], value=2) if self.any_lam else dW  # (G, out, in): + 2λW
         return {k: grads[k] for k in self.params}
 
+    update_averages = MLPClassifier.update_averages  # the same rule, on (G, m) statistics
+
     def gradients(self, X, y):
-        scores, caches = self.forward(X)                                            # (G, n, K)
+        scores, caches, stats = self.forward(X)                                     # (G, n, K)
+        self.update_averages(stats)
         parts = [LOSSES[name][1](scores[rows], y) for name, rows in self.losses]    # (G', n, K) each
         return self.backward(parts[0] if len(parts) == 1 else torch.cat(parts), caches)
 
     def evaluate(self, X, y):
         """(loss, cost, accuracy) of every configuration, each (G,), on the device."""
-        scores = self.forward(X)[0]                                                      # (G, n, K)
+        scores = self.forward(X, train=False)[0]                                         # (G, n, K)
         loss = torch.cat([vmap(LOSSES[name][0], in_dims=(0, None))(scores[rows], y)
                           for name, rows in self.losses])                                # (G,)
         penalty = sum(vmap(l2_penalty_forward)(self.params[w], self.lam) for w, _ in self.layers)  # (G,)
         return loss, loss + penalty, vmap(accuracy, in_dims=(0, None))(scores.argmax(-1), y)
 
     def unstack(self):
-        """Point each model's params at its slice of the stacked params (views: no copy)."""
+        """Point each model's params and buffers at its slice of the stacked ones (views: no copy)."""
         for g, model in enumerate(self.models):
             model.params = {k: v[g] for k, v in self.params.items()}
+            model.buffers = {k: v[g] for k, v in self.buffers.items()}
 
 
 def loss_runs(names):
