@@ -12,6 +12,7 @@ from linclf_torch.grid.group import group_configs
 from linclf_torch.grid.search import grid_table, ranking, run_grid, write_grid
 from linclf_torch.grid.stacked import StackedClassifier, StackedSGD
 from linclf_torch.nn import accuracy
+from linclf_torch.runs.checkpoint import read_checkpoint
 from linclf_torch.training.config import TrainConfig, expand_grid
 from linclf_torch.training.loop import build_model, train_epoch
 
@@ -170,6 +171,10 @@ def test_linclf_grid_writes_ranking_heatmap_and_one_test_accuracy(pickles, tmp_p
     assert report.count("\n| ") == 4  # header + 3 rows (--top 3)
     for png in ("heatmap.png", "curves.png", "accuracy.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    # the winner's parameters alone: each is a view of its group's stack, saved as a copy, not
+    # with the stack's whole storage (torch.save keeps a view's storage)
+    params = read_checkpoint(out)[1]["params"]
+    assert params["W"].shape == (10, 3072) and params["W"].untyped_storage().nbytes() == 10 * 3072 * 4
     # the winner's model, evaluable as a run's, on the data it was trained on by default
     capsys.readouterr()
     assert main(["evaluate", str(out / "model.pt"), "--device", "cpu"]) == 0

@@ -25,8 +25,9 @@ def save_checkpoint(path, model, data, cfg, state=None, source=None):
     checkpoint = {
         "format": FORMAT,
         "config": asdict(cfg),
-        "params": {k: v.cpu() for k, v in model.params.items()},
-        "buffers": {k: v.cpu() for k, v in model.buffers.items()},  # batch norm's running averages, if any
+        # copies: a grid's model holds views of its group's stack, which torch.save would save whole
+        "params": {k: v.to("cpu", copy=True) for k, v in model.params.items()},
+        "buffers": {k: v.to("cpu", copy=True) for k, v in model.buffers.items()},  # batch norm's running averages
         "mean": data.mean.cpu(), "std": data.std.cpu(),  # (3, H, W) or (3, 1, 1) training statistics
         "classes": list(data.classes),                   # the names of labels 0..K−1
         "image_shape": list(data.image_shape),
