@@ -13,12 +13,16 @@ network with batch normalisation take to train (3072 → 50 → 30 → 20 → 20
       the same evaluations under no_grad in eval mode (the running averages);
   (floor) the matrix products of (a) and (b) alone: per step each layer's a Wᵀ, dSᵀa and
       (but the first) dS W; per evaluation each layer's a Wᵀ on both sets; nothing else?
+And (d): how much faster is A3's λ search (8 values, the 3-layer network [50, 50] with batch
+norm, the same schedule, the metrics read once at the end) when run_grid trains its networks
+all at once than one after another?
 (a) and (b) start from the same weights; BatchNorm1d keeps its running variance with n − 1
 (linclf, as DD2424, with n), starts its averages at 0 and 1 (linclf at the first batch's
 statistics) and moves them by momentum 0.1 (α = 0.9 in linclf): the same cost, the same
 gradients, evaluations that differ a little. None of this changes the work timed.
 The variants run interleaved, a, b, floor, a, b, floor, …, after one short warm-up run each,
-and each time is the median of --repeats; the ratios are taken from these medians.
+and each time is the median of --repeats; the ratios are taken from these medians. (d)'s two
+searches run interleaved too, after them.
 By default one cycle of 900 steps (n_s = 450, two epochs, the metrics read twice: A3's rate
 of one reading per 450 steps); --full runs A3's whole schedule, n_s = 2250, two cycles =
 9,000 steps (20 epochs).
@@ -44,9 +48,10 @@ from linclf_torch.training.state import make_cycle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench.py beside this file
 from bench import interleaved, linclf_run, synthetic_cifar  # noqa: E402
-from bench_a2 import cyclic_autograd_loop, floor_run  # noqa: E402
+from bench_a2 import cyclic_autograd_loop, floor_run, search_run  # noqa: E402
 
 HIDDEN = (50, 30, 20, 20, 10, 10, 10, 10)  # DD2424 A3's 9-layer network
+SEARCH_HIDDEN = (50, 50)                    # and the 3-layer network of its λ search
 
 
 def autograd_net(cfg, d, K, device, dtype):
@@ -101,20 +106,31 @@ def main(args, exp):
     methods = {key: {"median_s": statistics.median(times[key]), "times_s": times[key],
                      **({"val_acc": outs[key][0], "test_acc": outs[key][1]} if key != "floor" else {})}
                for key in variants}
+    lams = [0.001, 0.01] if args.quick else [10.0 ** (-5 + 4 * k / 7) for k in range(8)]
+    searches = [replace(cfg, hidden=hidden if args.quick else SEARCH_HIDDEN, lam=lam, records_per_cycle=0)
+                for lam in lams]
+    times_d, outs_d = interleaved({"d_sequential": lambda: search_run(searches, data, batched=False),
+                                   "d_batched": lambda: search_run(searches, data, batched=True)}, repeats, device)
+    methods.update({key: {"median_s": statistics.median(times_d[key]), "times_s": times_d[key],
+                          "val_accs": outs_d[key]} for key in times_d})
     m = {k: v["median_s"] for k, v in methods.items()}
-    ratios = {"a_vs_floor": m["a"] / m["floor"], "b_vs_a": m["b"] / m["a"], "b_vs_floor": m["b"] / m["floor"]}
+    ratios = {"a_vs_floor": m["a"] / m["floor"], "b_vs_a": m["b"] / m["a"], "b_vs_floor": m["b"] / m["floor"],
+              "sequential_vs_batched": m["d_sequential"] / m["d_batched"]}
     targets = {"a_vs_floor <= 1.3": ratios["a_vs_floor"] <= 1.3, "a <= b": m["a"] <= m["b"]}
     steps = make_cycle(cfg).steps(cycles)
-    runs = {key: " ".join(f"{t:.2f}" for t in times[key]) for key in variants}
+    runs = {key: " ".join(f"{t:.2f}" for t in methods[key]["times_s"]) for key in methods}
     rows = [["(a) linclf's trainer", f"{m['a']:.2f} s", runs["a"], pct(methods["a"]["test_acc"])],
             ["(b) the autograd loop (BatchNorm1d)", f"{m['b']:.2f} s", runs["b"], pct(methods["b"]["test_acc"])],
-            ["(floor) its matrix products alone", f"{m['floor']:.2f} s", runs["floor"], ""]]
+            ["(floor) its matrix products alone", f"{m['floor']:.2f} s", runs["floor"], ""],
+            [f"(d) λ search of {len(lams)}, one after another", f"{m['d_sequential']:.2f} s", runs["d_sequential"], ""],
+            ["(d) the same, batched", f"{m['d_batched']:.2f} s", runs["d_batched"], ""]]
     report = "\n\n".join([
         f"# DD2424 A3, {len(hidden) + 1} layers with batch norm: speed ({steps} steps, n_s {n_s}, "
         f"{len(data.y_train)} images, median of {repeats}, interleaved{', QUICK' if args.quick else ''})",
         markdown_table(["method", "median", "runs (s)", "test acc"], rows),
         f"a / floor {ratios['a_vs_floor']:.2f}, b / a {ratios['b_vs_a']:.2f}, b / floor {ratios['b_vs_floor']:.2f}; "
-        "targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items()),
+        "targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items())
+        + f"; the λ search, sequential / batched {ratios['sequential_vs_batched']:.2f}",
     ])
     exp.write({"config": {"hidden": list(hidden), "n_s": n_s, "cycles": cycles, "steps": steps,
                           "n_train": len(data.y_train), "n_val": len(data.y_val), "repeats": repeats,
