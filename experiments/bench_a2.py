@@ -23,7 +23,6 @@ of --repeats runs, (a), (b) and floor each after a short warm-up, (d)'s four int
 
 Evidence: docs/performance.md, "Two layers (DD2424 A2)".
 """
-import math
 import statistics
 import sys
 from dataclasses import replace
@@ -39,7 +38,7 @@ from linclf_torch.grid.search import run_grid
 from linclf_torch.nn import accuracy
 from linclf_torch.nn.schedules import cyclic_eta
 from linclf_torch.training.config import TrainConfig, parse_cycle
-from linclf_torch.training.loop import build_model
+from linclf_torch.training.loop import build_model, planned_steps
 from linclf_torch.training.state import make_cycle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench.py beside this file
@@ -95,10 +94,9 @@ def update_steps(cfg, n):
     images, as linclf's trainer takes them: the batch starts at row i (the rows in order, no
     shuffle), and read is whether the metrics are read after the step (every record_every
     steps and after the last)."""
-    cycle, B = make_cycle(cfg), cfg.batch_size
-    total, every, per_epoch = cycle.steps(cfg.cycles), cycle.record_every, math.ceil(n / B)
+    (total, per_epoch), every = planned_steps(cfg, n), make_cycle(cfg).record_every
     for t in range(total):
-        yield t, (t % per_epoch) * B, bool(every and (t + 1) % every == 0) or t + 1 == total
+        yield t, (t % per_epoch) * cfg.batch_size, bool(every and (t + 1) % every == 0) or t + 1 == total
 
 
 def floor_run(cfg, data, test=True):
