@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from helpers import rounding_tolerance
 from linclf_torch.cli.parse import main
 from linclf_torch.data.prepare import load_data
 from linclf_torch.grid.group import group_configs
@@ -57,23 +58,6 @@ def assert_same_runs(batched, alone, models_b, models_a, rtol, acc_tol=0.0):
             assert p.shape == q.shape
             err = ((p - q).abs().max() / q.abs().max()).item()
             assert err <= rtol, f"config {i} {name}: max |Δ| / max |θ| = {err:.2e} > {rtol:.0e}"
-
-
-def rounding_tolerance(dtype, d):
-    """How far two summation orders of the same math may drift apart in `dtype`.
-
-    The batched grid computes each configuration's products inside one wide product, so
-    BLAS sums the same terms in another order (and differently on Intel and AMD CPUs). A
-    dot product of length d in floating point is within γ_d·|x|ᵀ|y| of the exact value,
-    γ_d = d·u / (1 − d·u), u the unit roundoff (Higham, Accuracy and Stability of Numerical
-    Algorithms, §3.1): the loss values and weights of two orders then agree to about γ_d
-    relative, with d = 3072 the longest sum of the run. float32: 1.8e-4. float64: 3.4e-13,
-    below the 1e-12 the float64 comparisons have always used, which stays their bound.
-    Accuracies may then differ by one image (a near-tie of two scores can break either way)
-    in float32, where γ_d is large enough for that; in float64 they must be equal.
-    """
-    u = torch.finfo(dtype).eps / 2
-    return d * u / (1 - d * u)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
