@@ -54,9 +54,10 @@ def test_bench_a3_quick_times_every_variant_interleaved(tmp_path):
     assert load_experiment("bench_a3").main(["--quick", "--device", "cpu", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     methods = results["methods"]
-    assert set(methods) == {"a", "b", "floor", "d_sequential", "d_batched"}
+    assert set(methods) == {"a", "b", "floor", "e", "d_sequential", "d_batched"}
     assert all(m["median_s"] > 0 and len(m["times_s"]) == 1 for m in methods.values())
-    assert set(results["ratios"]) == {"a_vs_floor", "b_vs_a", "b_vs_floor", "sequential_vs_batched"} and all(
+    assert set(results["ratios"]) == {"a_vs_floor", "b_vs_a", "b_vs_floor", "e_vs_floor",
+                                      "sequential_vs_batched"} and all(
         r > 0 for r in results["ratios"].values())
     assert set(results["targets"]) == {"a_vs_floor <= 1.3", "a <= b"}
     assert results["config"]["steps"] == 8 and results["config"]["n_train"] == 400
@@ -68,3 +69,4 @@ def test_bench_a3_quick_times_every_variant_interleaved(tmp_path):
     assert methods["d_batched"]["val_accs"] == pytest.approx(methods["d_sequential"]["val_accs"], abs=1 / 100 + 1e-12)
     report = (out / "report.md").read_text()
     assert "| (a) linclf's trainer |" in report and "a / floor" in report and "targets: " in report
+    assert "| (e) (a) on 4 pixels" in report and "e / floor" in report
