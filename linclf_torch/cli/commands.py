@@ -135,8 +135,8 @@ def evaluate_command(args, configs):
 def gradcheck_command(args, spec):
     """Import the user's function (spec: parse.validate's (file, function name)), check it
     (yourgrad/check.py), print the table: exit 0 pass, 1 fail."""
-    from ..yourgrad.bncheck import BN_MODELS, check_bn
-    from ..yourgrad.check import YourFunctionError, check
+    from ..yourgrad.bncheck import check_bn
+    from ..yourgrad.check import BN_MODELS, YourFunctionError, check
     from ..yourgrad.usercode import beside, load_function
     set_threads(1)  # small tensors: one thread is fastest, and a busy core cannot stall it (threads.py)
     file, function_name = spec

@@ -31,11 +31,10 @@ import torch
 from ..nn.losses import LOSSES
 from .bncases import FLOOR, LAYER_CASES, NETWORK_CASES, LayerProblem, NetworkProblem
 from .bnmistakes import LAYER_OPTIONS, NETWORK_OPTIONS, fit_eps, variants
-from .check import ARRAYS, LAYOUTS, compare, invoke, numpy_only
+from .check import ARRAYS, BN_MODELS, LAYOUTS, compare, invoke, numpy_only
 from .forms import YourFunctionError, as_arrays, takes
 from .report import Report, Result
 
-BN_MODELS = ("batchnorm", "k-layer-bn")
 NET = "net = {'W': [W1, W2, W3], 'b': [b1, b2, b3], 'gamma': [gamma1, gamma2], 'beta': [beta1, beta2]}"
 LAYER_FORMS = {"dd2424": "BatchNormBackPass(G, S, mu, v) -> G, G and S (m, n), mu and v (m, 1) or (m,)",
                "torch": "f(G, S, mu, v) -> dS, G and S (n, m), mu and v (m,)"}

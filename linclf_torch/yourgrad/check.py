@@ -48,6 +48,7 @@ from .report import TOL, TOL_FLOAT32, Report, Result
 
 LAYOUTS = ("dd2424", "torch")
 MODELS = tuple(CASES_OF)
+BN_MODELS = ("batchnorm", "k-layer-bn")  # checked by bncheck.check_bn
 ARRAYS = ("auto", "torch", "numpy")
 
 
@@ -160,7 +161,7 @@ def check(fn, layout="torch", loss="ce", *, model="linear", forward=None, arrays
     than the form's arrays in their shapes (a transposed grad_W is a mistake the report
     names, not an error).
     """
-    if model in ("batchnorm", "k-layer-bn"):
+    if model in BN_MODELS:
         raise ValueError(f"model {model!r} is checked by linclf_torch.yourgrad.bncheck.check_bn")
     if layout not in LAYOUTS or loss not in LOSSES or arrays not in ARRAYS or model not in MODELS:
         raise ValueError(f"layout must be one of {LAYOUTS}, loss one of {tuple(LOSSES)}, arrays one of {ARRAYS} and "
