@@ -12,12 +12,13 @@ from ..data.prepare import load_data, resolve_device
 from ..errors import LinclfError, Terminated
 from ..nn import accuracy
 from ..runs.checkpoint import load_checkpoint, prepare_test
-from ..runs.folder import RunFolder
+from ..runs.folder import RunFolder, written
 from ..runs.resume import recorded_source, resume_config, resume_threads
 from ..runs.run import Interrupted, run
 from ..threads import set_threads, threads_in_words
 from ..training.config import DATA_DIR, SWEPT, given
 from ..training.loop import confusion_matrix
+from .rnncommands import rnn_command, sample_command
 
 
 def data_source(args, recorded=None):
@@ -93,11 +94,6 @@ def training_time(results, checkpoint):
     return f"{total - checkpoint['train_state']['wall_time_s']:.1f} s this session, {total:.1f} s in all"
 
 
-def written(out):
-    """The files a command wrote into its folder, sorted (not the hidden ones of a run before)."""
-    return sorted(f.name for f in out.iterdir() if not f.name.startswith("."))
-
-
 def grid_command(args, configs):
     from ..grid.search import run_grid, write_grid  # and the figures' matplotlib: only this command needs them
     set_threads(args.threads)
@@ -157,7 +153,8 @@ def gradcheck_command(args, spec):
     return 0 if report.passed else 1
 
 
-COMMANDS = {"train": train_command, "grid": grid_command, "evaluate": evaluate_command, "gradcheck": gradcheck_command}
+COMMANDS = {"train": train_command, "grid": grid_command, "evaluate": evaluate_command, "gradcheck": gradcheck_command,
+            "rnn": rnn_command, "sample": sample_command}
 
 
 def run_command(args, configs):

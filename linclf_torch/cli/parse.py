@@ -29,6 +29,7 @@ from ..training.config import (
 )
 from ..yourgrad.usercode import parse_spec
 from .exits import exit_codes
+from .rnnflags import add_rnn_parsers, validate_rnn
 
 D = TrainConfig()
 
@@ -161,6 +162,7 @@ def parser():
     c.add_argument("--forward", metavar="FUNCTION", default=None, help="your forward pass in the same file, "
                    "fp_data = FUNCTION(X, net), whose result your backward takes (default with --model two-layer or "
                    "k-layer-bn: ApplyNetwork, if the file has it)")
+    add_rnn_parsers(sub)  # `linclf rnn` and `linclf sample`: cli/rnnflags.py
     return top
 
 
@@ -173,6 +175,8 @@ def validate(args):
     """
     if args.command == "evaluate":
         return None
+    if args.command in ("rnn", "sample"):
+        return validate_rnn(args)
     if args.command == "gradcheck":
         return parse_spec(args.function)
     if args.command == "train" and args.resume is not None:

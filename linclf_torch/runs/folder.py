@@ -22,7 +22,8 @@ from ..files import check_out_dir, save_figure
 from .checkpoint import read_checkpoint, save_checkpoint
 from .results import write_results
 
-OUTPUTS = ("results.json", "model.pt", "curves.png", "accuracy.png", "eta.png", "weights.png")
+OUTPUTS = ("results.json", "model.pt", "curves.png", "accuracy.png", "eta.png", "weights.png",
+           "samples.txt", "loss.png")  # the last two: a character-RNN run's (rnn_run.py)
 
 
 class RunFolder:
@@ -114,3 +115,8 @@ def lock_folder(path):
     except OSError:
         return fd  # no locks on this file system
     return fd
+
+
+def written(out):
+    """The files a command wrote into its folder, sorted (not the hidden ones of a run before)."""
+    return sorted(f.name for f in Path(out).iterdir() if not f.name.startswith("."))
