@@ -7,7 +7,7 @@ and reset to 0 at the start of every pass over the text. One update per chunk:
     clip_gradients(grads, clip)                          (only when clip > 0; never inside the gradient)
     optimizer.step(grads)                                (Adam or AdaGrad, nn/optim.py)
     smooth = 0.999·smooth + 0.001·loss                   (smooth = loss at update 1)
-Everything stays on the device; every cfg.record_every updates (and at the end) the smooth loss
+Everything stays on the device; at update 1, every cfg.record_every updates and at the end the smooth loss
 is read back once, with a finiteness check of the loss and the parameters: a NaN or inf stops
 training (state.diverged_update) before anything of it is recorded, sampled or saved. The best
 model is the parameters at the lowest recorded smooth loss. Every cfg.sample_every updates (a
@@ -111,7 +111,7 @@ def train_rnn(data, cfg, state, *, progress=True, on_record=None):
         optimizer.step(grads)
         state.smooth = loss if state.smooth is None else 0.999 * state.smooth + 0.001 * loss
         state.update, state.position = state.update + 1, state.position + tau
-        if state.update % cfg.record_every and state.update != total:
+        if state.update % cfg.record_every and state.update not in (1, total):  # records: 1, every record_every, last
             continue
         values = torch.stack([state.smooth, loss, *(p.sum() for p in params.values())]).tolist()  # one sync
         if not all(map(math.isfinite, values)):  # NaN or inf (in a parameter too): nothing of it is kept
