@@ -91,7 +91,9 @@ def run_rnn(cfg, text, folder=None, *, progress=True, checkpoint=None):
         best_sample = sample_text(best, text.chars, BEST_SAMPLE - 1, state.generator, start=text.text[0])
         results = results_record("completed", cfg, info, state.state_dict(), best_sample)
     else:
-        results = results_record("diverged", cfg, info, state.state_dict())  # the records before it
+        last = state.history[-1] if state.history else {"update": 0, "epoch": 1}  # what model.pt holds
+        results = results_record("diverged", cfg, info, {**state.state_dict(), "update": last["update"],
+                                                         "epoch": last["epoch"]})
         results["diverged_update"] = state.diverged_update
     if folder is not None:
         figures = {}
