@@ -80,6 +80,7 @@ def loss_at(history, update):
 @script("a4_rnn", __doc__, *FLAGS)
 def main(args, exp):
     text = load_text(args.text, args.data_dir)
+    name = "tiny Shakespeare" if args.text == "tinyshakespeare" else text.path.rsplit("/", 1)[-1]
     print(f"{text.path}: {len(text.text):,} characters, K = {len(text.chars)}")
     print("1. gradient check, m = 10, τ = 25, float64")
     check_rows = gradient_check(text, args.seed)
@@ -97,7 +98,7 @@ def main(args, exp):
     per_pass = (len(text.text) - 1) // cfg.seq_length
     best = results["best"]
     report = "\n\n".join([
-        f"# DD2424 Assignment 4: a character RNN on {text.path.rsplit('/', 1)[-1]}",
+        f"# DD2424 Assignment 4: a character RNN on {name} (seed {args.seed}{', QUICK' if args.quick else ''})",
         f"{len(text.text):,} characters, K = {len(text.chars)}; ln K = {math.log(len(text.chars)):.3f}, the loss of "
         "a uniform guess.",
         "## Gradient check (float64, m = 10, τ = 25, mean loss)\n\nMax relative error "
@@ -115,7 +116,7 @@ def main(args, exp):
             f"update {s['update']:,}:\n\n```\n{s['text']}\n```" for s in results["samples"]),
         f"## 1,000 characters of the best model (update {best['update']:,})\n\n```\n{results['best_sample']}\n```",
     ])
-    title = f"{text.path.rsplit('/', 1)[-1]}: Adam η {cfg.eta:g}, m = {cfg.hidden}, τ = {cfg.seq_length}"
+    title = f"{name}: Adam η {cfg.eta:g}, m = {cfg.hidden}, τ = {cfg.seq_length}"
     reference = {u: v for u, v in TEXT_RUN.items() if u <= updates}
     exp.write({"gradient_check": check_rows, "training": results}, report,
               {"smooth_loss": smooth_loss_figure(history, title=title, reference=reference)},

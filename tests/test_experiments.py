@@ -163,3 +163,19 @@ def test_bad_flag_is_one_line_and_exit_2(folder, tmp_path, monkeypatch, capsys):
     assert script("gradcheck").main([*argv, "--threads", "0"]) == 2
     assert capsys.readouterr().err == "error: --threads must be ≥ 1 (got 0)\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_a4_rnn(folder, tmp_path, monkeypatch):
+    """The gradient check table, a short training run and its samples, on a text written here."""
+    text = tmp_path / "words.txt"
+    text.write_text(" ".join(["to be or not to be that is the question"] * 60), encoding="utf-8")
+    results, report, out = quick("a4_rnn", folder, tmp_path, monkeypatch, "--text", str(text), "--threads", "1",
+                                 figures=("smooth_loss",))
+    rows = results["gradient_check"]
+    assert [(r[0], r[1]) for r in rows] == [(h0, p) for h0 in ("0", "random") for p in ("U", "W", "V", "b", "c")]
+    # float64: autograd agrees to rounding; centred differences norm-wise to their own error (≈ 1e-8)
+    assert all(float(r[2]) < 1e-10 and float(r[4]) < 1e-6 for r in rows)
+    training = results["training"]
+    assert training["status"] == "completed" and training["updates_completed"] == 500
+    assert [s["update"] for s in training["samples"]] == [250, 500] and len(training["best_sample"]) == 1000
+    assert (out / "run" / "model.pt").is_file() and "| 1,000 | – | 3.381 |" in report

@@ -4,11 +4,12 @@ from matplotlib.figure import Figure
 from .plots import titled
 
 
-def smooth_loss_figure(history, title="", reference=None):
+def smooth_loss_figure(history, title="", reference=None, reduction="mean"):
     """Smooth loss per record, with dotted lines where a new pass over the text begins.
 
     history: records {"update", "epoch", "smooth_loss"}; reference: optional {update: smooth loss}
-    points to mark beside the curve (e.g. the assignment text's own run), labelled "text".
+    points to mark beside the curve (e.g. the assignment text's own run on its book); reduction: the
+    loss's over the τ steps, "mean" or "sum", named on the axis.
     """
     fig = titled(Figure(figsize=(6, 4)), title, left=0.12)
     ax = fig.subplots()
@@ -17,8 +18,9 @@ def smooth_loss_figure(history, title="", reference=None):
         if after["epoch"] != before["epoch"]:
             ax.axvline(after["update"], color="gray", linestyle=":", linewidth=1)
     if reference:
-        ax.plot(list(reference), list(reference.values()), "o", color="C1", label="the assignment text's run")
+        ax.plot(list(reference), list(reference.values()), "o", color="C1",
+                label="the assignment text's run (its book, K = 80)")
         ax.legend()
-    ax.set(xlabel="update step", ylabel="smooth loss (mean over τ)")
+    ax.set(xlabel="update step", ylabel=f"smooth loss ({reduction} over τ)")
     ax.grid(alpha=0.3)
     return fig

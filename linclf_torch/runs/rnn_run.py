@@ -99,7 +99,8 @@ def run_rnn(cfg, text, folder=None, *, progress=True, checkpoint=None):
         figures = {}
         if results["history"]:
             from ..figures.loss_curve import smooth_loss_figure  # matplotlib: only now
-            figures["loss"] = smooth_loss_figure(results["history"], title=title(cfg, info))
+            figures["loss"] = smooth_loss_figure(results["history"], title=title(cfg, info),
+                                                 reduction=cfg.loss_reduction)
         folder.finish(results, env, figures)
         write_samples(folder.path, results)
     return {**results, "env": env}, state
