@@ -19,13 +19,16 @@ it finished.
              compared with the weights; batch norm has no CUDA graphs). Target: every float64
              CPU-vs-CUDA history within 1e-9.
   sync       torch.cuda.set_sync_debug_mode("error") around an eager epoch and a graph replay
-             (shuffle, flip and momentum on): no host synchronisation inside an epoch.
+             (shuffle, flip and momentum on): no host synchronisation inside an epoch; and
+             ("warn", counted) around 50 RNN updates: only the record at their end reads back.
   timing     the full split's shape (49,000 / 1,000 / 10,000), batch 100, 40 epochs with the
              per-epoch metrics of `linclf train`, each the median of 3 after a 1-epoch warm-up,
              with experiments/bench.py's functions: (a) linclf eager, (a') linclf as CUDA
              graphs, (b) the autograd loop, (c) the DataLoader loop, (d) the 36-configuration
              grid batched and one run after another; peak GPU memory. Targets: (a') ≤ 1.0 s,
-             (b) / (a') ≥ 3, sequential / batched grid ≥ 10. A timed run that would end past
+             (b) / (a') ≥ 3, sequential / batched grid ≥ 10. Then the RNN's 2,000 updates
+             (m = 100, τ = 25) with linclf's trainer and with the autograd loop of
+             experiments/bench_rnn.py, median of --repeats. A timed run that would end past
              --budget-s is not started (results.json says so).
 Exit status: 0 when every correctness check passed (tests, agreement, sync), 1 when one
 failed or a stage crashed (its traceback is in results.json), 2 without CUDA (unless --quick)
@@ -44,6 +47,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -58,12 +62,17 @@ from linclf_torch.runs.results import env_info
 from linclf_torch.threads import add_threads_flag, set_threads
 from linclf_torch.training.config import TrainConfig, expand_grid
 from linclf_torch.training.loop import build_model, epoch_runner, train
+from linclf_torch.training.rnn_config import RNNConfig
+from linclf_torch.training.rnn_loop import RNNState, train_rnn
 from linclf_torch.training.state import TrainState
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("bench", Path(__file__).with_name("bench.py"))
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
+_spec = importlib.util.spec_from_file_location("bench_rnn", Path(__file__).with_name("bench_rnn.py"))
+bench_rnn = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_rnn)
 STAGES = ("tests", "agreement", "sync", "timing")  # in the order they run
 NO_CUDA = "skipped: no CUDA"
 # time ratios reported (slower / faster): what graphs gain, linclf against the autograd loops, the batched grid
@@ -140,6 +149,30 @@ def trained(cfg, data, graphs):
     return (history, {k: v.to("cpu", torch.float64) for k, v in state.items()}), wall
 
 
+def rnn_config(args, dtype="float32", device="cpu", updates=None):
+    """DD2424 A4's RNN (m = 100, τ = 25, Adam η 0.001) for this check: 1,000 updates, a record every 100, no
+    samples (--quick: m = 16, 60 updates, a record every 20)."""
+    every = 20 if args.quick else 100
+    updates = updates or (60 if args.quick else 1000)
+    return RNNConfig(text="synthetic", hidden=16 if args.quick else 100, updates=updates, record_every=every,
+                     sample_every=every, sample_length=0, seed=args.seed, device=device, dtype=dtype)
+
+
+def rnn_text(args):
+    """A synthetic text of K = 65 letters (the speed and the agreement do not depend on the words)."""
+    return bench_rnn.synthetic_text(100_000, 65, args.seed)
+
+
+def rnn_trained(cfg, text):
+    """(smooth-loss history, parameters in float64 on the CPU) and the wall time of one RNN run."""
+    state = RNNState.start(len(text.chars), cfg, torch.device(cfg.device))
+    data = text.encode(device=cfg.device)
+    start = time.perf_counter()
+    train_rnn(data, cfg, state, progress=False)
+    wall = time.perf_counter() - start
+    return (state.history, {k: v.to("cpu", torch.float64) for k, v in state.params.items()}), wall
+
+
 def agreement_stage(args, raw, base, save):
     result = {}
     for dtype in ("float64", "float32"):
@@ -173,6 +206,14 @@ def agreement_stage(args, raw, base, save):
                 result[dtype][f"{name} cpu vs cuda"] = compare(net_cpu, net_cuda)
             else:
                 result[dtype][f"{name} cpu records"] = len(net_cpu[0])
+        rnn = rnn_config(args, dtype)  # DD2424 A4's character RNN
+        rnn_cpu, result[dtype]["wall_time_s"]["rnn cpu"] = rnn_trained(rnn, rnn_text(args))
+        if args.cuda:
+            rnn_cuda, result[dtype]["wall_time_s"]["rnn cuda"] = rnn_trained(replace(rnn, device="cuda"),
+                                                                             rnn_text(args))
+            result[dtype]["rnn cpu vs cuda"] = compare(rnn_cpu, rnn_cuda)
+        else:
+            result[dtype]["rnn cpu records"] = len(rnn_cpu[0])
         save(result)
         log(args, f"agreement: {dtype}: " + ", ".join(f"{k}: {c['history_max']:.1e}"
                                                      for k, c in result[dtype].items() if " vs " in k))
@@ -181,7 +222,9 @@ def agreement_stage(args, raw, base, save):
         worst = max(result["float64"][pair]["history_max"]
                     for pair in ("cpu vs cuda eager", "cpu vs cuda graphs", "two-layer cpu vs cuda",
                                  "three-layer bn cpu vs cuda"))
-        result["float64_cpu_vs_cuda_history_max"], result["met"] = worst, same_epochs and worst <= 1e-9
+        rnn = result["float64"]["rnn cpu vs cuda"]["history_max"]
+        result["float64_cpu_vs_cuda_history_max"], result["rnn_float64_cpu_vs_cuda_history_max"] = worst, rnn
+        result["met"] = same_epochs and worst <= 1e-9 and rnn <= 1e-9
     else:
         result["cuda"] = NO_CUDA
         result["met"] = same_epochs and all(result[d]["cpu vs cpu fixed buffers"]["history_max"] == 0
@@ -210,8 +253,29 @@ def sync_stage(args, raw, base):
             result[name] = f"host sync: {e}"
         finally:
             torch.cuda.set_sync_debug_mode("default")
-    result["met"] = all(result[k] == "no host sync" for k in ("eager epoch", "graph replay"))
+    result["rnn updates"] = rnn_syncs(args)
+    result["met"] = all(result[k] == "no host sync" for k in ("eager epoch", "graph replay", "rnn updates"))
     return result
+
+
+def rnn_syncs(args):
+    """Host synchronisations in 50 RNN updates on CUDA after 2 (warm-up), counted in sync debug mode "warn":
+    the record at update 52 (one read-back) is the only one allowed."""
+    cfg = rnn_config(args, device="cuda", updates=2)
+    text = rnn_text(args)
+    state = RNNState.start(len(text.chars), cfg, torch.device("cuda"))
+    data = text.encode(device="cuda")
+    train_rnn(data, cfg, state, progress=False)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            train_rnn(data, replace(cfg, updates=52, record_every=1000, sample_every=1000), state, progress=False)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    syncs = [str(w.message) for w in caught if "synchroniz" in str(w.message)]
+    return "no host sync" if len(syncs) <= 1 else f"{len(syncs) - 1} host syncs besides the record: {syncs[:3]}"
 
 
 def timing_stage(args, raw, base, save):
@@ -242,10 +306,38 @@ def timing_stage(args, raw, base, save):
         save(result)
         times = " ".join(f"{t:.2f}" for t in result["methods"][key].get("times_s", []))
         log(args, f"timing: ({KEYS.get(key, key)}) {times + ' s' if times else result['methods'][key]['status']}")
+    result["rnn"] = rnn_timing(args, device)
+    save(result)
     m = {k: v["median_s"] for k, v in result["methods"].items() if "median_s" in v}
     result["ratios"] = {f"{slow}/{fast}": m[slow] / m[fast] for slow, fast in RATIOS if slow in m and fast in m}
     if args.cuda:
         result["peak_memory_bytes"] = max(v.get("peak_memory_bytes") or 0 for v in result["methods"].values())
+    return result
+
+
+def rnn_timing(args, device):
+    """DD2424 A4's RNN on the device: linclf's trainer and the autograd loop of bench_rnn.py, 2,000 updates
+    each (--quick: 30), median of --repeats after a 10-update warm-up, within the time budget."""
+    updates = 30 if args.quick else 2000
+    text = rnn_text(args)
+    data, K = text.encode(device=device), len(text.chars)
+    cfg = replace(rnn_config(args, device=device.type, updates=updates), hidden=100, record_every=updates,
+                  sample_every=updates)
+    variants = {"linclf": bench_rnn.linclf_run, "autograd": bench_rnn.autograd_run}
+    result = {"updates": updates, "hidden": cfg.hidden, "seq_length": cfg.seq_length, "K": K}
+    for name, fn in variants.items():
+        fn(data, replace(cfg, updates=10, record_every=10, sample_every=10), K)
+        times = []
+        while len(times) < args.repeats and time.perf_counter() + (times[-1] if times else 0) <= args.deadline:
+            bench.sync(device)
+            start = time.perf_counter()
+            fn(data, cfg, K)
+            bench.sync(device)
+            times.append(time.perf_counter() - start)
+        log(args, f"timing: rnn {name} " + " ".join(f"{t:.2f}" for t in times) + " s")
+        result[name] = ({"median_s": statistics.median(times), "times_s": times,
+                         "updates_per_s": updates / statistics.median(times)} if times
+                        else {"status": "skipped: time budget"})
     return result
 
 
@@ -284,7 +376,12 @@ def targets(args, stages):
     agreement = stages.get("agreement", {})
     if "float64_cpu_vs_cuda_history_max" in agreement:
         rows["CPU vs CUDA, float64 histories"] = (
-            f"max relative difference {agreement['float64_cpu_vs_cuda_history_max']:.1e}", "≤ 1e-9", agreement["met"])
+            f"max relative difference {agreement['float64_cpu_vs_cuda_history_max']:.1e}", "≤ 1e-9",
+            agreement['float64_cpu_vs_cuda_history_max'] <= 1e-9)
+    if "rnn_float64_cpu_vs_cuda_history_max" in agreement:
+        rows["RNN CPU vs CUDA, float64 smooth loss"] = (
+            f"max relative difference {agreement['rnn_float64_cpu_vs_cuda_history_max']:.1e}", "≤ 1e-9",
+            agreement["rnn_float64_cpu_vs_cuda_history_max"] <= 1e-9)
     sync = stages.get("sync", {})
     if "met" in sync:
         rows["no host sync inside an epoch"] = (f"eager: {sync['eager epoch']}; replay: {sync['graph replay']}",
@@ -328,7 +425,7 @@ def report(results):
                       "parameters and running averages:", "",
                       markdown_table(["dtype", "runs", "history", "weights"], rows)]
         if name == "sync":
-            lines += [f"- {k}: {v}" for k, v in stage.items() if k in ("eager epoch", "graph replay")]
+            lines += [f"- {k}: {v}" for k, v in stage.items() if k in ("eager epoch", "graph replay", "rnn updates")]
         if name == "timing":
             rows = [[KEYS.get(k, k), v["label"], f"{v['median_s']:.2f} s" if "median_s" in v else v.get("status", ""),
                      " ".join(f"{t:.2f}" for t in v.get("times_s", [])),
@@ -340,6 +437,12 @@ def report(results):
                       f"images, batch {c.get('batch_size')}, {c.get('epochs')} epochs, median of {c.get('repeats')} "
                       "after a 1-epoch warm-up:", "",
                       markdown_table(["", "method", "median", "runs (s)", "accuracy", "peak GPU memory"], rows)]
+            rnn = stage.get("rnn", {})
+            if rnn:
+                lines += ["", f"DD2424 A4's RNN, {rnn['updates']} updates (m = {rnn['hidden']}, "
+                          f"τ = {rnn['seq_length']}, K = {rnn['K']}): " + "; ".join(
+                              f"{k} {v['median_s']:.2f} s ({v['updates_per_s']:.0f} updates/s)" if "median_s" in v
+                              else f"{k} {v['status']}" for k, v in rnn.items() if isinstance(v, dict))]
             if "ratios" in stage:
                 lines += ["", "Ratios: " + ", ".join(f"{k.replace('a_graphs', KEYS['a_graphs'])} {v:.2f}x"
                                                      for k, v in stage["ratios"].items())]

@@ -110,8 +110,8 @@ def test_the_graph_sees_function_level_and_relative_imports():
 
 def test_nn_holds_no_checker_module():
     """Checking a student's gradient lives in yourgrad/, beside the core, not inside it."""
-    assert {f.stem for f in NN.glob("*.py")} == {"__init__", "layers", "losses", "models", "mlp", "optim", "schedules",
-                                                 "gradcheck"}
+    assert {f.stem for f in NN.glob("*.py")} == {"__init__", "layers", "losses", "models", "mlp", "rnn", "sampling",
+                                                 "optim", "schedules", "gradcheck"}
     assert {f.stem for f in (PACKAGE / "yourgrad").glob("*.py")} >= {"check", "report", "mistakes", "usercode"}
 
 

@@ -5,10 +5,13 @@ Read in this order:
     losses.py      softmax + cross-entropy, sigmoid + multiple BCE, L2: conventions, pairs
     models.py      the model contract, LinearClassifier (its gradient written out), accuracy
     mlp.py         MLPClassifier: k layers, optional batch norm (backprop through layers.py)
-    optim.py       SGD with momentum and weight decay, torch.optim.SGD's rule
+    rnn.py         the character RNN of DD2424 A4: forward over a sequence, BPTT backward, its loss
+    sampling.py    text from the RNN: temperature, top-p, a seeded draw
+    optim.py       SGD, Adam and AdaGrad (torch.optim's rules), gradient clipping
     schedules.py   learning-rate schedules
     gradcheck.py   centered differences and relative errors
-Every function describes one model: X (n, d), W (K, d), b (K,), scores (n, K).
+The classifiers' functions describe one model: X (n, d), W (K, d), b (K,), scores (n, K); the
+RNN's a sequence of indices x (τ,), hidden states H (τ, m), scores O (τ, K).
 This package imports torch and the standard library only, so it reads (and runs) alone.
 Checking a student's own gradient builds on it in linclf_torch/yourgrad/.
 """

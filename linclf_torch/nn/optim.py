@@ -23,8 +23,9 @@ Adam (torch.optim.Adam, no weight decay, no amsgrad; DD2424 A4: β1 0.9, β2 0.9
     m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²       (m = v = 0 before step 1)
     θ ← θ − (η / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
 AdaGrad (torch.optim.Adagrad, no lr decay): G ← G + g²,  θ ← θ − η·g / (√G + ε), ε = 1e-10.
-The older A4 texts put ε inside the root, √(G + ε); with ε ≤ 1e-8 and G ≥ g² the two differ
-by far less than the rounding of a float32 update, so the tests hold the torch form.
+The older A4 texts put ε inside the root, √(G + ε): the two differ only where √G is not large
+beside √ε (entries whose gradients have all been tiny, which the inside form moves less); the
+torch form is kept, so that the tests can hold it to torch.optim.Adagrad.
 The tests compare both with torch.optim on the same gradients (tests/test_rnn_optim.py).
 """
 import torch
