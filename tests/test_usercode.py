@@ -105,12 +105,15 @@ def test_top_level_data_loading_names_its_line_and_the_guard(tmp_path, monkeypat
      "importing {file} failed at line 3 (import not_a_module_here): ModuleNotFoundError: No module named "
      "'not_a_module_here'; is it installed for the Python that runs linclf (" + sys.executable + ")?"),
     ("x = 1\ndef grads(:\n", "importing {file} failed at line 2 (def grads(:): SyntaxError: invalid syntax"),
+    ("from helper import grads\n", "importing {file} failed at line 1 (from helper import grads): SyntaxError: "
+                                   "invalid syntax (helper.py, line 1); fix {dir}/helper.py, line 1 (def grads(:)"),
     ("import math\nget_ipython().run_line_magic('matplotlib', 'inline')\n",
      "importing {file} failed at line 2 (get_ipython().run_line_magic('matplotlib', 'inline')): NameError: name "
      "'get_ipython' is not defined; this file was exported from a notebook, and get_ipython() exists only inside "
      "Jupyter: give the notebook itself ({dir}/a1.ipynb:grads), or delete the get_ipython() lines"),
 ])
 def test_a_file_whose_import_fails_is_one_line_naming_the_line(tmp_path, source, error):
+    (tmp_path / "helper.py").write_text("def grads(:\n")
     file = tmp_path / "a1.py"
     file.write_text(source)
     assert error_of(file, "grads") == error.format(file=file, dir=tmp_path)
@@ -125,8 +128,8 @@ def test_a_name_set_only_under_the_main_guard_is_explained(tmp_path):
         fn(2)
     assert explain_name_error(e.value) == (
         "your function uses 'lam', which is set only under if __name__ == \"__main__\": (line 5: lam = 0.1), which "
-        "the check does not run (it imports your file): define it at the top level of the file as a constant, or "
-        "pass it as an argument")
+        "the check does not run (it imports your file): define it at the top level of the file (a function, or a "
+        "constant), or pass it as an argument")
     with pytest.raises(NameError) as e:
         exec("undefined_anywhere", vars(sys.modules[MODULE]))
     assert explain_name_error(e.value) is None
@@ -174,7 +177,7 @@ def test_a_notebook_runs_its_definitions_only(tmp_path, monkeypatch):
                   "imports, functions, classes and constants set without calls), or pass the value as an argument"),
     ("helped", "your function uses 'helper', which is set in cell 11: import not_a_module_here as helper, but that "
                "line failed when the check ran it: ModuleNotFoundError: No module named 'not_a_module_here': "
-               "make it run on its own"),
+               f"is it installed for the Python that runs linclf ({sys.executable})?"),
 ])
 def test_a_name_the_notebook_sets_in_code_not_run_is_explained(tmp_path, monkeypatch, function, error):
     monkeypatch.chdir(tmp_path)

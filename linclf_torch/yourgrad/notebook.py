@@ -90,9 +90,9 @@ def run_definitions(path, namespace):
     """Run the notebook's definitions in `namespace` (a module's dict), cell by cell.
 
     Returns (skipped, failed): {name: "cell N: its statement's first line"} for the names only code
-    not run binds, and {name: (that, "ExceptionType: message", the name a NameError lacked or None)}
-    for those of definitions that raised (an import of a missing module, a constant computed from a
-    skipped name): a notebook's one broken definition need not stop the check of another function.
+    not run binds, and {name: (that, the exception)} for those of definitions that raised (an import
+    of a missing module, a constant computed from a skipped name): a notebook's one broken
+    definition need not stop the check of another function.
     A cell that does not parse is one LinclfError line.
     """
     skipped, failed = {}, {}
@@ -121,9 +121,9 @@ def run_definitions(path, namespace):
             try:
                 exec(compile(ast.Module([statement], type_ignores=[]), where, "exec"), namespace)
             except (Exception, SystemExit) as e:  # noqa: BLE001 (remembered, said if the name is needed)
-                error = f"{type(e).__name__}: {' '.join(str(e).split())}"
+                e.__traceback__ = None  # its frames hold the namespace: only the exception is needed
                 for name in bound_names(statement):
-                    failed[name] = (shown, error, getattr(e, "name", None) if isinstance(e, NameError) else None)
+                    failed[name] = (shown, e)
             else:
                 for name in bound_names(statement):
                     failed.pop(name, None)

@@ -83,7 +83,9 @@ def import_failure(path, name, e):
     top, deepest = frames[0], frames[-1]
     where = f"at line {top.lineno} ({top.line})" + \
         (f", in {deepest.name} at line {deepest.lineno} ({deepest.line})" if deepest is not top else "")
-    if isinstance(e, NameError) and e.name == "get_ipython":
+    if isinstance(e, SyntaxError):  # in a module your file imports
+        fix = f"fix {e.filename}, line {e.lineno} ({(e.text or '').strip()})"
+    elif isinstance(e, NameError) and e.name == "get_ipython":
         fix = ("this file was exported from a notebook, and get_ipython() exists only inside Jupyter: give the "
                f"notebook itself ({path.with_suffix('.ipynb')}:{name}), or delete the get_ipython() lines")
     elif isinstance(e, ModuleNotFoundError):
@@ -160,19 +162,23 @@ def unset(name):
     all the code that sets it."""
     path, skipped, failed = loaded["path"], loaded["skipped"], loaded["failed"]
     if name in failed:
-        shown, error, lacked = failed[name]
+        shown, e = failed[name]
+        lacked = e.name if type(e) is NameError else None
         also = f" ({lacked!r} is set only in code the check does not run: {skipped[lacked]})" \
             if lacked in skipped else ""
-        return (f"set in {shown}, but that line failed when the check ran it: {error}{also}: make it run on its own "
-                "(the check runs a notebook's imports, functions, classes and constants set without calls), "
-                "or pass the value as an argument")
+        fix = f"is it installed for the Python that runs linclf ({sys.executable})?" \
+            if isinstance(e, ModuleNotFoundError) else ("make it run on its own (the check runs a notebook's imports, "
+                                                        "functions, classes and constants set without calls), or pass "
+                                                        "the value as an argument")
+        return (f"set in {shown}, but that line failed when the check ran it: {type(e).__name__}: "
+                f"{' '.join(str(e).split())}{also}: {fix}")
     if name not in skipped:
         return None
     if path.suffix == ".ipynb":
         return (f"set only in code the check does not run ({skipped[name]}): define it at the top level of a cell, "
                 "as a function or as a constant set without calls, or pass it as an argument")
     return (f"set only under {GUARD} ({skipped[name]}), which the check does not run (it imports your file): "
-            "define it at the top level of the file as a constant, or pass it as an argument")
+            "define it at the top level of the file (a function, or a constant), or pass it as an argument")
 
 
 def explain_name_error(exc):
