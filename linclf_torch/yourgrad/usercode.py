@@ -97,6 +97,7 @@ def import_failure(path, name, e):
 
 
 def same_file(filename, path):
+    """Whether a traceback's file is `path`: one may be relative, or reached through a link."""
     return Path(filename).resolve() == Path(path).resolve()
 
 
@@ -104,8 +105,9 @@ def under_guard(path):
     """{name: "line N: its statement"} for the names the file binds only under its main guard,
     which importing it does not run."""
     skipped = {}
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    for node in ast.parse(path.read_bytes()).body:
+    source = path.read_bytes()
+    lines = source.decode("utf-8", "replace").splitlines()
+    for node in ast.parse(source).body:
         if isinstance(node, ast.If) and ast.unparse(node.test) in ("__name__ == '__main__'", "'__main__' == __name__"):
             for statement in node.body:
                 for name in bound_names(statement):
