@@ -9,15 +9,8 @@ import sys
 import pytest
 
 from linclf_torch.errors import LinclfError
-from linclf_torch.yourgrad.usercode import (
-    MODULE,
-    beside,
-    explain_name_error,
-    forward_candidates,
-    load_function,
-    parse_spec,
-    reads_as_forward,
-)
+from linclf_torch.yourgrad.forms import forwards_beside, reads_as_forward
+from linclf_torch.yourgrad.usercode import MODULE, beside, explain_name_error, load_function, parse_spec
 
 GUARD_HINT = ('the check imports your file, which runs its top-level code: put the code that loads data or trains '
               'under if __name__ == "__main__":')
@@ -219,11 +212,11 @@ def test_a_notebook_that_cannot_be_read_is_one_line(tmp_path, text, error):
     (["EvaluateClassifier", "ComputeGradients"], ["EvaluateClassifier"]),
     (["forward_backward", "compute_loss"], []),
 ])
-def test_forward_candidates_are_the_notebooks_functions_named_as_a_forward_pass(tmp_path, names, found):
+def test_the_forwards_beside_a_notebooks_function_are_those_named_as_a_forward_pass(tmp_path, names, found):
     nb = notebook(tmp_path / "a2.ipynb", "from math import exp as apply_exp\n",
                   *(f"def {name}(X, net):\n    return X\n" for name in names))
-    load_function(nb, names[0])
-    assert forward_candidates() == found
+    fn = load_function(nb, names[-1])
+    assert sorted(forwards_beside(fn)) == sorted(set(found) - {names[-1]})
     assert beside(nb, names[0]).__name__ == names[0] and beside(nb, "ApplyNetwork", required=False) is \
         (sys.modules[MODULE].ApplyNetwork if "ApplyNetwork" in names else None)
 

@@ -134,23 +134,19 @@ def evaluate_command(args, configs):
 
 def gradcheck_command(args, spec):
     """Import the user's function (spec: parse.validate's (file, function name)), check it
-    (yourgrad/check.py), print the table: exit 0 pass, 1 fail."""
-    from ..yourgrad.bncheck import check_bn
-    from ..yourgrad.check import BN_MODELS, YourFunctionError, check
-    from ..yourgrad.usercode import beside, load_function
+    (yourgrad/engine.py), print the table: exit 0 pass, 1 fail."""
+    from ..yourgrad.engine import YourFunctionError, check_gradients
+    from ..yourgrad.usercode import beside, explain_name_error, load_function
     set_threads(1)  # small tensors: one thread is fastest, and a busy core cannot stall it (threads.py)
     file, function_name = spec
     model = args.model or ("two-layer" if args.forward else "linear")
-    if args.forward and model in ("linear", "batchnorm"):
-        raise LinclfError(f"--forward is for --model two-layer or k-layer-bn: --model {model} takes no forward pass")
+    if args.forward and model == "batchnorm":
+        raise LinclfError("--forward is for the network families: --model batchnorm takes no forward pass")
     fn = load_function(file, function_name)
-    forward = None
-    if model in ("two-layer", "k-layer-bn"):  # your own forward, from the same file: named, or ApplyNetwork if there
-        forward = beside(file, args.forward) if args.forward else beside(file, "ApplyNetwork", required=False)
-    run = check_bn if model in BN_MODELS else check
+    forward = beside(file, args.forward) if args.forward else None  # None: the one forward beside it, if any
     try:
-        report = run(fn, args.layout, args.loss, model=model, forward=forward, arrays=args.arrays, seed=args.seed,
-                     name=f"{file}:{function_name}")
+        report = check_gradients(fn, model, args.layout, args.loss, forward=forward, arrays=args.arrays,
+                                 seed=args.seed, name=f"{file}:{function_name}", explain=explain_name_error)
     except YourFunctionError as e:
         raise LinclfError(str(e)) from None
     print(report)

@@ -9,7 +9,6 @@ misses a name can be told where it is set (explain_name_error). Imports no torch
 """
 import ast
 import importlib.util
-import inspect
 import sys
 import traceback
 import types
@@ -192,17 +191,3 @@ def explain_name_error(exc):
         return None
     why = unset(name)
     return f"your function uses {name!r}, which is {why}" if why else None
-
-
-def reads_as_forward(name):
-    """ApplyNetwork, apply_network, Apply2LayerNetwork, EvaluateClassifier, ForwardPass, feed_forward, forward, …"""
-    n = name.lower().replace("_", "")
-    return (("forward" in n and "back" not in n) or n.startswith("apply") or
-            (n.startswith("evaluate") and ("classifier" in n or "network" in n)))
-
-
-def forward_candidates():
-    """Sorted names of the loaded file's own functions that read as a forward pass: --forward need
-    not be given when there is exactly one."""
-    return sorted(k for k, v in vars(sys.modules[MODULE]).items()
-                  if inspect.isfunction(v) and v.__module__ == MODULE and reads_as_forward(k))
