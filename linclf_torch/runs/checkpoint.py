@@ -149,3 +149,14 @@ def prepare_test(checkpoint, raw, device="cpu"):
     check_same_images(checkpoint, raw.classes, raw.test_images.shape[1:])
     mean, std = checkpoint["mean"].to(device), checkpoint["std"].to(device)
     return features(raw.test_images.to(device), mean, std), raw.test_labels.to(device)  # (M, d), (M,)
+
+
+def predict_test(model, X, checkpoint):
+    """The loaded model's predictions on the test images X, refusing scores that are NaN or inf:
+    finite but enormous weights (a run stopped as it diverged) can overflow them, and an argmax
+    over NaN is no prediction. One reduction over the scores."""
+    scores = model.scores(X)  # (M, K)
+    if not torch.isfinite(scores).all():
+        raise LinclfError(f"{checkpoint['path']}: the model's scores on the test images are NaN or inf (its weights "
+                          "are too large: the run diverged); pass the model.pt of a run that completed")
+    return scores.argmax(1)  # (M,)
