@@ -1,10 +1,10 @@
 """Whether a model's numbers are all finite: the one check that keeps NaN and inf out of every
 checkpoint, record and printed result.
 
-A metric record is finite when the model it measures is, but a run does not measure every
-state it saves: with a cyclic rate the metrics are read every n_s/5 updates (or only at the
-end), while model.pt is written after every epoch. So the parameters themselves are checked,
-and batch norm's running averages with them (evaluation uses those). Callers:
+A NaN in the parameters makes the metrics NaN, but a run does not measure every state it
+saves: with a cyclic rate the metrics are read every n_s/5 updates (or only at the end),
+while model.pt is written after every epoch. So the parameters themselves are checked, and
+batch norm's running averages with them (evaluation uses those). Callers:
     training/loop.train       after every epoch, before its checkpoint: NaN or inf is divergence
     runs/checkpoint.py        before every save, and after every load (`linclf evaluate`, --resume)
 A model trained by another loop (a char-RNN's) calls nonfinite_tensor in the same two places.
