@@ -109,7 +109,7 @@ def load_params(model, checkpoint):
     bad = nonfinite_tensor(model)
     if bad is not None:
         raise LinclfError(f"{checkpoint['path']}: its {bad} holds NaN or inf values, so the model cannot be used; "
-                          "the file is damaged or from a diverged run: pass the model.pt of a run that completed")
+                          "the file is damaged or was saved from a diverged run: train the model again")
 
 
 def saved_tensor(checkpoint, part, name, shape):
@@ -158,5 +158,5 @@ def predict_test(model, X, checkpoint):
     scores = model.scores(X)  # (M, K)
     if not torch.isfinite(scores).all():
         raise LinclfError(f"{checkpoint['path']}: the model's scores on the test images are NaN or inf (its weights "
-                          "are too large: the run diverged); pass the model.pt of a run that completed")
+                          "are too large: the run diverged); train the model again with a smaller --eta")
     return scores.argmax(1)  # (M,)
