@@ -26,7 +26,7 @@ from linclf_torch.training.finite import nonfinite_tensor
 from linclf_torch.training.loop import build_model
 from linclf_torch.training.state import make_cycle
 
-PICKLES_PER_BATCH = 50
+PICKLES_PER_BATCH = 50  # split a1 trains on data_batch_1: 50 images
 NS = 40
 # model flags, batch size, cyclic η. The linear model's cost J = L + λ‖W‖² overflows (‖W‖² > 3e38)
 # before W does, so its η must leap within one epoch: 2 updates an epoch, η_t = 1e13·t.
@@ -90,7 +90,7 @@ def test_a_run_diverging_between_records_keeps_its_last_finite_epoch(pickles, tm
     err = capsys.readouterr().err
     results = strict_json(out / "results.json")
     cfg, checkpoint = read_checkpoint(out)
-    diverged, kept, per_epoch = results["diverged_epoch"], results["epochs_completed"], math.ceil(50 / batch_size)
+    diverged, kept, per_epoch = results["diverged_epoch"], results["epochs_completed"], math.ceil(PICKLES_PER_BATCH / batch_size)
     every = make_cycle(cfg).record_every
     # the case this tests: no record falls in the epoch that diverged (else its record would catch it)
     assert not any(every and t % every == 0 for t in range((diverged - 1) * per_epoch + 1, diverged * per_epoch + 1))
