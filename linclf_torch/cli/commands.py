@@ -11,7 +11,7 @@ from ..data.cifar import load_cifar10
 from ..data.prepare import load_data, resolve_device
 from ..errors import LinclfError, Terminated
 from ..nn import accuracy
-from ..runs.checkpoint import load_checkpoint, prepare_test
+from ..runs.checkpoint import load_checkpoint, predict_test, prepare_test
 from ..runs.folder import RunFolder
 from ..runs.resume import recorded_source, resume_config, resume_threads
 from ..runs.run import Interrupted, run
@@ -119,7 +119,7 @@ def evaluate_command(args, configs):
     data_dir, verify, download = data_source(args, recorded_source(checkpoint))
     raw = load_cifar10(data_dir, verify=verify, download=download, cache_dir=args.cache_dir or "auto")
     X, y = prepare_test(checkpoint, raw, device)
-    pred = model.predict(X)
+    pred = predict_test(model, X, checkpoint)
     K, classes = len(checkpoint["classes"]), checkpoint["classes"]
     C = confusion_matrix(y, pred, K).tolist()
     print(f"test accuracy {accuracy(pred, y).item():.4f} on {len(y)} images")
