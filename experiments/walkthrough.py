@@ -38,6 +38,7 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
+from linclf_torch import check_gradients
 from linclf_torch.cli.exits import exit_codes
 from linclf_torch.cli.parse import Parser, add_data_flags
 from linclf_torch.data.cifar import load_cifar10
@@ -50,7 +51,6 @@ from linclf_torch.nn.models import LinearClassifier
 from linclf_torch.runs.run import env_info, run
 from linclf_torch.threads import set_threads
 from linclf_torch.training.config import TrainConfig
-from linclf_torch.yourgrad.check import check
 
 START = time.perf_counter()
 IN_NOTEBOOK = "ipykernel" in sys.modules  # Jupyter, VS Code's interactive window
@@ -187,7 +187,7 @@ small = LinearClassifier(10, K, lam=0.1, generator=torch.Generator().manual_seed
 errors = gradient_errors(small, data.X_train[:3, :10].double(), data.y_train[:3])
 for name, e in errors.items():
     print(f"{name}: max relative error {e['max_rel']:.1e}, norm-wise {e['norm_rel']:.1e} (finite differences)")
-report = check(my_gradients, layout="torch", loss="ce")
+report = check_gradients(my_gradients, "linear", layout="torch", loss="ce")
 print(report)
 numbers["finite_differences"] = errors
 numbers["gradcheck_passed"] = report.passed

@@ -17,6 +17,7 @@ _API = {  # public name -> the module that defines it
     "load_cifar10": "data.cifar", "Data": "data.prepare", "load_data": "data.prepare", "prepare": "data.prepare",
     "LinearClassifier": "nn", "MLPClassifier": "nn", "SGD": "nn", "accuracy": "nn", "build_model": "training.loop",
     "load_checkpoint": "runs.checkpoint", "save_checkpoint": "runs.checkpoint", "run": "runs.run",
+    "check_gradients": "yourgrad.engine",
 }
 __all__ = [*_API, "__version__"]
 
@@ -25,3 +26,8 @@ def __getattr__(name):
     if name not in _API:
         raise AttributeError(f"module 'linclf_torch' has no attribute {name!r}")
     return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+
+
+def __dir__():
+    """The public names too, so that tab completion finds them before their first use."""
+    return sorted({*globals(), *_API})

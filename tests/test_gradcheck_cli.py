@@ -74,7 +74,8 @@ def test_a_right_file_and_its_sibling_imports(tmp_path, capsys):
      "raised TypeError: sum() got an unexpected keyword argument 'axis'"),
     ("{file}:grads", ("--layout", "torch", "--numpy"), "raised AttributeError: 'numpy.ndarray' object has no "
      "attribute 'softmax'"),
-    ("{file}:grads", ("--layout", "torch", "--arrays", "numpy"), "as numpy arrays: see --layout, --arrays)"),
+    ("{file}:grads", ("--layout", "torch", "--arrays", "numpy"), "with numpy arrays (numpy code given tensors, or the "
+     "other way? see --arrays)"),
 ])
 def test_arrays_forced_are_used(tmp_path, capsys, monkeypatch, spec, flags, error):
     """--arrays torch|numpy (or --numpy) calls the function with those, even where the other would work."""
@@ -89,21 +90,26 @@ def test_arrays_forced_are_used(tmp_path, capsys, monkeypatch, spec, flags, erro
     (RIGHT, "{file}:2x", "give your function as FILE.py:FUNCTION"),
     (None, "{dir}/absent.py:grads", "absent.py: no such file"),
     (None, "{dir}:grads", "is not a Python file (.py)"),
-    (None, "{dir}/work.ipynb:grads", "work.ipynb is a notebook: copy the function into a .py file"),
-    ("def grads(:\n", "{file}:grads", "importing {file} failed: SyntaxError: invalid syntax (mine.py, line 1)"),
-    ("import sys\nsys.exit(3)\n", "{file}:grads", "importing {file} failed: SystemExit: 3"),
-    ("1 / 0\n", "{file}:grads", "importing {file} failed: ZeroDivisionError: division by zero"),
+    (None, "{dir}/work.ipynb:grads", "work.ipynb: no such file"),
+    ("def grads(:\n", "{file}:grads", "importing {file} failed at line 1 (def grads(:): SyntaxError: invalid syntax"),
+    ("import sys\nsys.exit(3)\n", "{file}:grads", "importing {file} failed at line 2 (sys.exit(3)): SystemExit: 3; "
+     "the check imports your file, which runs its top-level code: put the code that loads data or trains under "
+     'if __name__ == "__main__":'),
+    ("1 / 0\n", "{file}:grads", "importing {file} failed at line 1 (1 / 0): ZeroDivisionError: division by zero; "
+     "the check imports your file"),
     (RIGHT, "{file}:grad", "{file} has no function 'grad'; it defines grads"),
     ("grads = 3\n", "{file}:grads", "{file}: grads is a int, not a function"),
     ("def grads(X, y, W, b, lam):\n    return X[7]\n", "{file}:grads",
      "{file}:grads raised IndexError: index 7 is out of bounds for dimension 0 with size 3 on case d=10 n=3 λ=0 "
-     "(the reports') (called with the torch layout's arguments as torch tensors: see --layout, --arrays)"),
+     "(the reports'), called as {file}:grads((3, 10), (3,), (10, 10), (10,), 0.0) with torch tensors (shapes that do "
+     "not fit: is the layout right? dd2424: X (d, n), one image per column; torch: X (n, d))"),
     ("def grads(X, y, W, b, lam):\n    return W.transposed(), b\n", "{file}:grads",
      "{file}:grads raised AttributeError: 'Tensor' object has no attribute 'transposed' on case d=10 n=3 λ=0 "
-     "(the reports') (called with the torch layout's arguments as torch tensors: see --layout, --arrays) "
-     "(numpy arrays failed too: AttributeError: 'numpy.ndarray' object has no attribute 'transposed')"),
+     "(the reports'), called as {file}:grads((3, 10), (3,), (10, 10), (10,), 0.0) with torch tensors (numpy code "
+     "given tensors, or the other way? see --arrays) (nor with the 1 other ways tried, e.g. AttributeError: "
+     "'numpy.ndarray' object has no attribute 'transposed')"),
     ("def grads(X, y, W, b, lam):\n    return W.T[:3], b\n", "{file}:grads",
-     "{file}:grads's grad_W has shape (3, 10); the torch layout wants (K, d) = (10, 10) on case d=10 n=3 λ=0 "
+     "{file}:grads's grad_W has shape (3, 10); the torch layout wants (10, 10) on case d=10 n=3 λ=0 "
      "(the reports') (is --layout right?)"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(tmp_path, capsys, source, spec, error):
@@ -123,13 +129,13 @@ def test_parsing_and_file_errors_import_no_torch(tmp_path):
     code = ("import sys\nfrom linclf_torch.cli.parse import main\n"
             "try:\n    main(['gradcheck', '--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
             f"assert main(['gradcheck', {str(tmp_path / 'absent.py:f')!r}, '--layout', 'dd2424']) == 2\n"
-            "assert main(['gradcheck', 'x.py:f']) == 2\n"
+            "assert main(['gradcheck', 'x.py:f', '--layout', 'sideways']) == 2\n"
             "print('torch' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "False"
     assert "its top-level code runs: your own code, run with your permissions" in " ".join(done.stdout.split())
-    assert "the following arguments are required: --layout" in done.stderr
+    assert "argument --layout: invalid choice: 'sideways'" in done.stderr
 
 
 def test_the_users_open_files_and_atexit_handlers_get_pythons_clean_up(tmp_path):
@@ -183,14 +189,14 @@ def backward(X, y, h, net, lam):
 @pytest.mark.parametrize("flags, code, said", [
     (("--forward", "forward"), 0, "PASS: all 6 cases"),
     (("--model", "two-layer", "--forward", "forward"), 0, "PASS: all 6 cases"),
-    (("--model", "two-layer"), 2, "backward takes fp_data, your forward pass's result: give the function that makes "
-     "it with --forward FUNCTION"),
+    (("--model", "two-layer"), 0, "fp_data = forward(X, net)"),  # the one function named as a forward pass
     (("--forward", "ApplyNetwork"), 2, "has no function 'ApplyNetwork'; it defines backward, forward"),
-    (("--model", "linear", "--forward", "forward"), 2, "--forward is for --model two-layer"),
+    (("--model", "batchnorm", "--forward", "forward"), 2, "--forward is for the network families"),
     (("--model", "linear"), 2, "backward raised TypeError: "),  # called as the linear f(X, y, W, b, lam)
 ])
 def test_the_model_and_forward_flags(tmp_path, capsys, flags, code, said):
-    """--forward names the forward (and implies --model two-layer); without it, ApplyNetwork or one line."""
+    """--forward names the forward (and implies --model two-layer); without it, the one function
+    beside the backward whose name reads as a forward pass."""
     (tmp_path / "mine.py").write_text(FORWARD)
     assert gradcheck(f"{tmp_path / 'mine.py'}:backward", "--layout", "torch", *flags) == code
     captured = capsys.readouterr()

@@ -6,7 +6,6 @@ changed. The loaders' own checks are tested in detail in test_cifar.py; here the
 from the command line.
 """
 import json
-import math
 import os
 import pickle
 import re
@@ -392,12 +391,15 @@ def test_overwrite_replaces_the_old_run_files_and_nothing_else(pickles, runs, tm
     assert (out / "notes.txt").read_text() == "mine"
 
 
-def test_train_stops_at_the_first_non_finite_epoch(pickles):
+def test_train_stops_at_the_first_non_finite_epoch_and_returns_the_last_finite_model(pickles):
     data = load_data(pickles, device="cpu", verify=False, cache_dir=None)
     cfg = TrainConfig(eta=1, lam=100, batch_size=10, epochs=10, device="cpu")
     results, model = run(cfg, data, progress=False)
     assert results["status"] == "diverged" and len(results["history"]) == results["diverged_epoch"] - 1
-    assert not math.isfinite(model.evaluate(data.X_train, data.y_train)[1].item())  # stopped where J blew up
+    last = results["history"][-1]
+    _, before = run(replace(cfg, epochs=results["diverged_epoch"] - 1), data, progress=False)
+    assert all(torch.equal(model.params[k], before.params[k]) for k in model.params)  # the same process: bit for bit
+    assert model.evaluate(data.X_train, data.y_train)[1].item() == last["train_cost"]  # the history's last record
 
 
 # ------------------------------------------------------------------- Ctrl-C and exact resume

@@ -14,10 +14,15 @@ import torch
 from helpers import ROOT
 from linclf_torch.cli.parse import main
 from linclf_torch.nn.layers import batch_statistics, batchnorm_backward, batchnorm_forward
-from linclf_torch.yourgrad.bncases import LAYER_CASES, NETWORK_CASES, NetworkProblem
-from linclf_torch.yourgrad.bncheck import check_bn
 from linclf_torch.yourgrad.bnmistakes import Variant, backpass, network_gradients
-from linclf_torch.yourgrad.forms import YourFunctionError
+from linclf_torch.yourgrad.engine import YourFunctionError, check_gradients
+from linclf_torch.yourgrad.families.batchnorm import CASES as LAYER_CASES
+from linclf_torch.yourgrad.families.k_layer_bn import CASES as NETWORK_CASES
+from linclf_torch.yourgrad.families.k_layer_bn import NetworkProblem
+
+
+def check_bn(fn, layout, *, model, **kw):
+    return check_gradients(fn, model, layout, **kw)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -216,8 +221,8 @@ def test_the_dd2424_network_example_and_its_forward():
 
 
 @pytest.mark.parametrize("fn, model, message", [
-    (lambda G, S, mu: G, "batchnorm", "fits no form the check knows for --layout torch --model batchnorm"),
-    (lambda X, y, fp, net, lam: None, "k-layer-bn", "(give your forward with --forward)"),
+    (lambda G, S, mu: G, "batchnorm", "fits no form the check knows for --model batchnorm: f(G, S, mu, v)"),
+    (lambda X, y, fp, net, lam: None, "k-layer-bn", "name the function that makes it with --forward FUNCTION"),
     (lambda G, S, mu, v: G[:1], "batchnorm", "returned shape (1, 5); the torch layout wants (8, 5)"),
     (lambda X, y, net, lam: {"W": net["W"], "b": net["b"]}, "k-layer-bn", "it must return grads structured like net"),
     (lambda G, S, mu, v: 1 / 0, "batchnorm", "raised ZeroDivisionError: division by zero on case m=5 n=8"),
@@ -243,9 +248,3 @@ def test_the_examples_on_the_command_line(capsys, monkeypatch):
     from test_gradcheck_cli import rounding_masked
     quoted = "\n".join(f"    {line}".rstrip() for line in out.splitlines())
     assert rounding_masked(quoted) in rounding_masked(page), "docs/gradcheck.md: paste a3_bn_wrong.py's output again"
-
-
-def test_check_points_to_check_bn_for_the_batch_norm_models():
-    from linclf_torch.yourgrad.check import check
-    with pytest.raises(ValueError, match="linclf_torch.yourgrad.bncheck.check_bn"):
-        check(numpy_backpass(), "dd2424", model="batchnorm")

@@ -11,7 +11,7 @@ from ..data.cifar import load_cifar10
 from ..data.prepare import load_data, resolve_device
 from ..errors import LinclfError, Terminated
 from ..nn import accuracy
-from ..runs.checkpoint import load_checkpoint, prepare_test
+from ..runs.checkpoint import load_checkpoint, predict_test, prepare_test
 from ..runs.folder import RunFolder, written
 from ..runs.resume import recorded_source, resume_config, resume_threads
 from ..runs.run import Interrupted, run
@@ -115,7 +115,7 @@ def evaluate_command(args, configs):
     data_dir, verify, download = data_source(args, recorded_source(checkpoint))
     raw = load_cifar10(data_dir, verify=verify, download=download, cache_dir=args.cache_dir or "auto")
     X, y = prepare_test(checkpoint, raw, device)
-    pred = model.predict(X)
+    pred = predict_test(model, X, checkpoint)
     K, classes = len(checkpoint["classes"]), checkpoint["classes"]
     C = confusion_matrix(y, pred, K).tolist()
     print(f"test accuracy {accuracy(pred, y).item():.4f} on {len(y)} images")
@@ -130,23 +130,19 @@ def evaluate_command(args, configs):
 
 def gradcheck_command(args, spec):
     """Import the user's function (spec: parse.validate's (file, function name)), check it
-    (yourgrad/check.py), print the table: exit 0 pass, 1 fail."""
-    from ..yourgrad.bncheck import check_bn
-    from ..yourgrad.check import BN_MODELS, YourFunctionError, check
-    from ..yourgrad.usercode import beside, load_function
+    (yourgrad/engine.py), print the table: exit 0 pass, 1 fail."""
+    from ..yourgrad.engine import YourFunctionError, check_gradients
+    from ..yourgrad.usercode import beside, explain_name_error, load_function
     set_threads(1)  # small tensors: one thread is fastest, and a busy core cannot stall it (threads.py)
     file, function_name = spec
     model = args.model or ("two-layer" if args.forward else "linear")
-    if args.forward and model in ("linear", "batchnorm"):
-        raise LinclfError(f"--forward is for --model two-layer or k-layer-bn: --model {model} takes no forward pass")
+    if args.forward and model == "batchnorm":
+        raise LinclfError("--forward is for the network families: --model batchnorm takes no forward pass")
     fn = load_function(file, function_name)
-    forward = None
-    if model in ("two-layer", "k-layer-bn"):  # your own forward, from the same file: named, or ApplyNetwork if there
-        forward = beside(file, args.forward) if args.forward else beside(file, "ApplyNetwork", required=False)
-    run = check_bn if model in BN_MODELS else check
+    forward = beside(file, args.forward) if args.forward else None  # None: the one forward beside it, if any
     try:
-        report = run(fn, args.layout, args.loss, model=model, forward=forward, arrays=args.arrays, seed=args.seed,
-                     name=f"{file}:{function_name}")
+        report = check_gradients(fn, model, args.layout, args.loss, forward=forward, arrays=args.arrays,
+                                 seed=args.seed, name=f"{file}:{function_name}", explain=explain_name_error)
     except YourFunctionError as e:
         raise LinclfError(str(e)) from None
     print(report)

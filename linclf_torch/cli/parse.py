@@ -32,6 +32,7 @@ from .exits import exit_codes
 from .rnnflags import add_rnn_parsers, validate_rnn
 
 D = TrainConfig()
+MODELS_CHECKED = ("linear", "two-layer", "batchnorm", "k-layer-bn")  # yourgrad/families/, kept here: no torch
 
 
 class Parser(argparse.ArgumentParser):
@@ -139,29 +140,30 @@ def parser():
     c = sub.add_parser("gradcheck", help="check your own gradient function against the library's, naming "
                        "known mistakes",
                        description="Run your function on DD2424's gradient-check cases and compare its gradients with "
-                       "linclf_torch's, in float64. Exit 0: every case passes; 1: a gradient is wrong (the table and "
-                       "the mistakes found say which and why); 2: a mistake in the command, or your function raised "
-                       "or returned the wrong arrays. docs/gradcheck.md.")
-    c.add_argument("function", metavar="FILE.py:FUNCTION", help="your file and the function in it. The file is "
-                   "imported, so its top-level code runs: your own code, run with your permissions, as you ask")
-    c.add_argument("--layout", choices=("dd2424", "torch"), required=True,
-                   help="dd2424: FUNCTION(X, Y, P, W, lam) with X (d, n), Y and P (K, n); torch: FUNCTION(X, y, W, b, "
-                   "lam) with X (n, d), y (n,). Both return (grad_W, grad_b)")
+                       "linclf_torch's, in float64. Exit 0: every case passes; 1: a gradient (or your forward) is "
+                       "wrong (the table and the mistakes found say which and why); 2: a mistake in the command, or "
+                       "your function raised or returned the wrong arrays. docs/gradcheck.md.")
+    c.add_argument("function", metavar="FILE:FUNCTION", help="FILE.py:FUNCTION, NOTEBOOK.ipynb:FUNCTION or "
+                   "FILE.py:Class.method. A .py file is imported, so its top-level code runs: your own code, run "
+                   "with your permissions, as you ask; of a notebook only the definitions run (imports, functions, "
+                   "classes, constants set without calls)")
+    c.add_argument("--model", choices=MODELS_CHECKED, default=None,
+                   help="linear: Assignment 1's classifier; two-layer: Assignment 2's d → m → K network with ReLU; "
+                   "batchnorm: Assignment 3's BatchNormBackPass(G, S, mu, v) alone; k-layer-bn: Assignment 3's network "
+                   "with batch norm (default: two-layer with --forward, else linear)")
+    c.add_argument("--layout", choices=("dd2424", "torch"), default=None,
+                   help="dd2424: X (d, n), Y one-hot (K, n), one image per column; torch: X (n, d), y (n,) labels "
+                   "(default: whichever your function runs with, dd2424 tried first)")
     c.add_argument("--loss", choices=LOSSES, default="ce", help="ce: P = softmax(S); mbce: P = σ(S) (default: ce)")
+    c.add_argument("--forward", metavar="FUNCTION", default=None, help="your forward pass in the same file, "
+                   "FUNCTION(X, net), whose result your backward takes as fp_data and whose P is checked first "
+                   "(default: the one function whose name reads as a forward pass, ApplyNetwork, apply_network, "
+                   "EvaluateClassifier, …, if the file has exactly one)")
     c.add_argument("--arrays", choices=("auto", "torch", "numpy"), default="auto", help="call FUNCTION with "
                    "torch tensors or numpy arrays; auto: numpy arrays when its file imports numpy and not torch, or "
                    "when it fails on tensors and works on arrays, else tensors. It may return either (default: auto)")
     c.add_argument("--numpy", dest="arrays", action="store_const", const="numpy", help="the same as --arrays numpy")
     c.add_argument("--seed", type=int, default=0, help="the cases' random data (default: 0)")
-    c.add_argument("--model", choices=("linear", "two-layer", "batchnorm", "k-layer-bn"), default=None,
-                   help="linear: Assignment 1's classifier; two-layer: Assignment 2's d → m → K network with ReLU, "
-                   "FUNCTION(X, Y, fp_data, net, lam) or FUNCTION(X, Y, net, lam) with net = {'W': [W1, W2], 'b': "
-                   "[b1, b2]}, returning grads like net; batchnorm: Assignment 3's BatchNormBackPass(G, S, mu, v) "
-                   "alone; k-layer-bn: Assignment 3's network with batch norm, net also holding 'gamma' and 'beta' "
-                   "lists (default: two-layer with --forward, else linear)")
-    c.add_argument("--forward", metavar="FUNCTION", default=None, help="your forward pass in the same file, "
-                   "fp_data = FUNCTION(X, net), whose result your backward takes (default with --model two-layer or "
-                   "k-layer-bn: ApplyNetwork, if the file has it)")
     add_rnn_parsers(sub)  # `linclf rnn` and `linclf sample`: cli/rnnflags.py
     return top
 

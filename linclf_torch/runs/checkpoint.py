@@ -3,6 +3,8 @@
 A checkpoint is a dict of tensors, lists, strings and numbers saved with torch.save and
 loaded with torch.load(weights_only=True), which refuses to run code from the file. The
 model.pt of a run folder also holds the training state (training/state.py), for `--resume`.
+Its parameters and running averages are finite numbers (training/finite.py): checked before
+every save and after every load, so that no NaN is ever evaluated as if it were a model.
 """
 from dataclasses import asdict
 from pathlib import Path
@@ -13,15 +15,20 @@ from ..data.prepare import features, select
 from ..errors import LinclfError
 from ..files import write_atomic
 from ..training.config import TrainConfig
+from ..training.finite import KINDS, nonfinite_tensor
 from ..training.loop import build_model
 
 FORMAT = "linclf-checkpoint-1"
-WHAT = {"params": "parameter", "buffers": "running average"}  # a checkpoint's tensors, in messages
 
 
 def save_checkpoint(path, model, data, cfg, state=None, source=None):
     """model.pt: parameters, preprocessing, config; state (a TrainState) for --resume; source, the data
-    folder it was trained on ({"data_dir", "verify"}), which `linclf evaluate` uses by default."""
+    folder it was trained on ({"data_dir", "verify"}), which `linclf evaluate` uses by default.
+    A model with a NaN or inf is refused: the trainer stops before saving one (a diverged run)."""
+    bad = nonfinite_tensor(model)
+    if bad is not None:
+        raise LinclfError(f"not writing {path}: the model's {bad} holds NaN or inf values (training diverged); "
+                          "train it again with a smaller --eta")
     checkpoint = {
         "format": FORMAT,
         "config": asdict(cfg),
@@ -84,7 +91,8 @@ def load_checkpoint(path, device="cpu"):
 
 def load_params(model, checkpoint):
     """Copy the checkpoint's parameters into `model`, and its buffers (batch norm's running
-    averages, saved from the model's buffers), refusing any of another name or shape."""
+    averages, saved from the model's buffers), refusing any of another name or shape, or with a
+    NaN or inf: its scores would be NaN, every prediction class 0, and its accuracy meaningless."""
     for name, p in model.params.items():
         p.copy_(saved_tensor(checkpoint, "params", name, p.shape))
     buffers = checkpoint.get("buffers") or {}
@@ -98,13 +106,17 @@ def load_params(model, checkpoint):
                           f"({', '.join(shapes) or 'none'}); the checkpoint is damaged or from another model")
     model.buffers = {name: saved_tensor(checkpoint, "buffers", name, shape).to(some) for name, shape in shapes.items()
                      if buffers}
+    bad = nonfinite_tensor(model)
+    if bad is not None:
+        raise LinclfError(f"{checkpoint['path']}: its {bad} holds NaN or inf values, so the model cannot be used; "
+                          "the file is damaged or was saved from a diverged run: train the model again")
 
 
 def saved_tensor(checkpoint, part, name, shape):
     """checkpoint[part][name], which must be a tensor of `shape`."""
     saved = checkpoint[part].get(name)
     if not isinstance(saved, torch.Tensor) or saved.shape != shape:
-        raise LinclfError(f"{checkpoint['path']}: {WHAT[part]} {name} has shape "
+        raise LinclfError(f"{checkpoint['path']}: {KINDS[part]} {name} has shape "
                           f"{tuple(saved.shape) if isinstance(saved, torch.Tensor) else None}, "
                           f"expected {tuple(shape)}; the checkpoint is damaged or from another model")
     return saved
@@ -137,3 +149,14 @@ def prepare_test(checkpoint, raw, device="cpu"):
     check_same_images(checkpoint, raw.classes, raw.test_images.shape[1:])
     mean, std = checkpoint["mean"].to(device), checkpoint["std"].to(device)
     return features(raw.test_images.to(device), mean, std), raw.test_labels.to(device)  # (M, d), (M,)
+
+
+def predict_test(model, X, checkpoint):
+    """The loaded model's predictions on the test images X, refusing scores that are NaN or inf:
+    finite but enormous weights (a run stopped as it diverged) can overflow them, and an argmax
+    over NaN is no prediction. One reduction over the scores."""
+    scores = model.scores(X)  # (M, K)
+    if not torch.isfinite(scores).all():
+        raise LinclfError(f"{checkpoint['path']}: the model's scores on the test images are NaN or inf (its weights "
+                          "are too large: the run diverged); train the model again with a smaller --eta")
+    return scores.argmax(1)  # (M,)

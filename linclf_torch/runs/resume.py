@@ -34,6 +34,10 @@ def resume_config(folder, flags):
         raise LinclfError(f"{folder} diverged in epoch {results.get('diverged_epoch')}; resuming would diverge "
                           "again: start a new run with a smaller --eta")
     changeable = ("device",) if cfg.cycles is not None else ("epochs", "device")  # see the module docstring
+    if cfg.cycles is not None and "epochs" in flags:  # its cfg.epochs is a default it never used
+        raise LinclfError(f"--epochs {flags['epochs']} does not apply: {folder} is a --cycles run, whose length "
+                          f"({cfg.cycles} cycles) cannot change on --resume; drop --epochs, or start a new run "
+                          "with more --cycles")
     for name, value in flags.items():
         if name not in changeable and value != getattr(cfg, name):
             flag = "--" + name.replace("_", "-")

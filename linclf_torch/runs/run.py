@@ -5,8 +5,9 @@ epoch (folder.py), so that a crash, Ctrl-C or SIGTERM loses at most the epoch in
 progress. results.json's "status" says how the run stands:
     running      written after each epoch; left as is if the process was killed outright
     completed    all epochs done: "final" holds the accuracies, the figures are written
-    diverged     the cost became NaN or inf in epoch "diverged_epoch"; model.pt keeps the
-                 last finite epoch, the history stops there, "final" is null
+    diverged     the cost or the parameters became NaN or inf in epoch "diverged_epoch"
+                 (training/loop.train); model.pt keeps the last finite epoch, the history
+                 stops there with a record of it (if its cost is finite), "final" is null
     interrupted  Ctrl-C or SIGTERM: model.pt and results.json describe the last completed epoch
 """
 from dataclasses import asdict

@@ -4,7 +4,8 @@ One code path for CPU and CUDA: the data already lives on the device, batches ar
 on-device gathers, the shuffle permutation and the flip mask are drawn on the device from a
 seeded generator, and the epoch's metrics are read back to the host once per epoch.
 On CUDA, with cfg.cuda_graphs, the epoch's steps run as a CUDA graph (epoch_runner, graphs.py).
-Training stops early when those metrics are NaN or inf: the run has diverged (state.py).
+Training stops early when those metrics, or the parameters at an epoch's end, are NaN or inf:
+the run has diverged (state.py), and the model goes back to its last finite epoch (finite.py).
 With a cyclic learning rate (cfg.eta_cycle) the rate changes before every update step,
 η_t = Cyclic(t) (nn/schedules.py), and the metrics are read every n_s/5 steps and at the
 end (cyclic_epoch); --cycles stops after exactly 2·cycles·n_s steps, inside an epoch if need be.
@@ -21,6 +22,7 @@ from ..nn.models import LinearClassifier
 from ..progress import bar as progress_bar
 from .batches import batches, draw_epoch
 from .config import parse_init
+from .finite import nonfinite_tensor
 from .graphs import GraphedEpoch
 from .state import TrainState, make_cycle
 
@@ -128,11 +130,11 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=
     belongs to it) and "eta" = η_t at t = step, the rate of the next update (so the records
     sample the curve η(t)).
     on_epoch(records), when given, is called after every epoch with the epoch's records
-    (checkpoints, logging), once `state` is ready for the next one. state: a TrainState to
-    continue from (default: epoch 0, step 0); it is updated in place. When metrics are NaN or
-    inf, training stops: state.diverged_epoch is that epoch, none of its records are in the
-    history, and the model holds the parameters of that moment (runs/run.py keeps the last
-    finite epoch's checkpoint on disk).
+    (checkpoints, logging), once `state` is ready for the next one and its parameters are known
+    to be finite. state: a TrainState to continue from (default: epoch 0, step 0); it is updated
+    in place. When an epoch's metrics or, at its end, parameters are NaN or inf, training stops:
+    state.diverged_epoch is that epoch, none of its records are in the history, and the model
+    goes back to the last finite epoch (diverged: the checkpoint runs/run.py keeps).
     graphs: replay each epoch as a CUDA graph (epoch_runner; default: cfg.cuda_graphs, on CUDA).
     """
     check_data(data, cfg)
@@ -144,6 +146,7 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=
     run_epoch = epoch_runner(model, state.optimizer, data, cfg, graphs) if cycle is None else None
     bar = progress_bar(range(state.epoch + 1, epochs + 1), desc="train", unit="epoch", enabled=progress,
                        initial=state.epoch, total=epochs)
+    last_finite = snapshot(model)
     for epoch in bar:
         start = time.perf_counter()
         if cycle is None:
@@ -159,8 +162,11 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=
 
             step = cyclic_epoch(model, state.optimizer, data, cfg, state.generator, cycle, state.step, total,
                                 lambda eta: setattr(state.optimizer, "lr", eta), record)
-        if not all(map(finite, records)):  # already on the host: no extra sync
+        # the records are on the host already; the parameters cost one sync an epoch, and are
+        # checked because a cyclic rate records between epochs' ends, or only at the run's end
+        if not all(map(finite, records)) or nonfinite_tensor(model) is not None:
             state.diverged_epoch = epoch
+            diverged(model, data, state, cycle, last_finite)
             break
         state.wall_time_s += time.perf_counter() - start  # epoch_metrics waited for the device
         state.epoch, state.step = epoch, step
@@ -171,8 +177,30 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=
             bar.set_postfix(cost=f"{records[-1]['train_cost']:.4f}", val_acc=f"{records[-1]['val_acc']:.4f}")
         if on_epoch is not None:
             on_epoch(records)
+        last_finite = snapshot(model)
     bar.close()
     return state.history
+
+
+def snapshot(model):
+    """Copies of the model's parameters and running averages: where a diverged run goes back to."""
+    return {k: v.clone() for k, v in model.params.items()}, {k: v.clone() for k, v in model.buffers.items()}
+
+
+def diverged(model, data, state, cycle, last_finite):
+    """Put back the last finite epoch's parameters and running averages (the optimizer and a CUDA
+    graph hold the tensors: copied in place), and end the history with that epoch's record, measured
+    now if a cyclic rate took none at its end (between records, or records only at the end of the
+    run): so results.json describes the model that model.pt keeps. Epoch 0 saved nothing to describe.
+    """
+    params, model.buffers = last_finite
+    for k, v in params.items():
+        model.params[k].copy_(v)
+    if cycle is None or state.epoch == 0 or (state.history and state.history[-1]["step"] == state.step):
+        return
+    record = {"step": state.step, "epoch": state.epoch, "eta": cycle(state.step), **epoch_metrics(model, data)}
+    if finite(record):  # finite parameters can still overflow the cost: then no record is true
+        state.history.append(record)
 
 
 def confusion_matrix(y, pred, K):

@@ -1,13 +1,15 @@
-"""Checking a student's own gradient function against the library's (`linclf gradcheck`).
+"""Checking a student's own gradient function against the library's (`linclf gradcheck`,
+`linclf_torch.check_gradients`): one engine, and a module per family of functions.
 
-    check.py     calling your function on every case, the comparison
-    cases.py     the cases: data and a library model holding the case's parameters
-    forms.py     the forms your function may take (the course's skeletons'), its arguments and results
-    report.py    the table and its verdict
-    mistakes.py  known mistakes, recognised by name
-    bncheck.py   the same for batch normalisation (Assignment 3): the layer, or the network with it
-    bncases.py   its cases, and your function's arguments and results in either layout
-    bnmistakes.py  batch norm's backward with each known mistake, and finding your ε
-    usercode.py  your file, imported as the command asks (imports no torch)
+    engine.py      check_gradients: recognising how to call your function, the cases, your forward first
+    families/      one module per family: linear, two_layer, batchnorm, k_layer_bn (cases, forms, mistakes)
+    forms.py       the forms a function may take, by the roles of its arguments
+    structures.py  the structures of `net` students write, and of the gradients they return
+    problem.py     what a family's case gives the engine
+    calls.py       calling your function: arrays, fresh copies, its errors in one line
+    judge.py       the reports' measure, a Result per gradient
+    report.py      the table (a terminal's or a notebook's) and what was found
+    mistakes.py    the classifiers' known mistakes; bnmistakes.py batch norm's, and your ε
+    usercode.py    your file or notebook, loaded as the command asks (imports no torch)
 May import nn and the root modules.
 """

@@ -28,6 +28,7 @@ from ..nn.layers import (
     relu_forward,
 )
 from ..nn.losses import l2_penalty_backward
+from .judge import judge, judged
 
 
 @dataclass(frozen=True)
@@ -143,3 +144,60 @@ def fit_eps(given, at, start=1e-5, steps=12):
             return new
         eps = new
     return eps
+
+
+def flat(grads):
+    return torch.cat([g.reshape(-1) for g in grads.values()])
+
+
+def fit(problem, given):
+    """{"eps": your ε}, fitted from your gradients on the first case (its units have batch
+    variances 1e-4 … 1 in the layer's, where ε shows); 1e-5 where they are not finite."""
+    mine = flat(given)
+    if not torch.isfinite(mine).all():
+        return {"eps": 1e-5}
+    return {"eps": fit_eps(mine, lambda e: flat(problem.reference(e)))}
+
+
+def fit_forward(problem, P):
+    """{"eps": your forward's ε}, fitted from its P (n, K) on the first case, so that your forward is
+    judged on its own: its ε need not be found from a backward that may be wrong."""
+    return {"eps": fit_eps(P.reshape(-1), lambda e: problem.probabilities(e).reshape(-1))}
+
+
+def said_fit(fitted, under=""):
+    """The note that says your ε."""
+    eps = fitted["eps"]
+    found = f"{eps:.2g}" if eps > 1e-14 else "0"
+    note = (" (larger than the 1e-5 DD2424 suggests: it damps units whose batch variance is near or below it)"
+            if eps > 1.01e-5 and not under else "")
+    passes = ", so any ε passes" if not under else ""
+    return (f"Your ε{under}: {found}, found from your gradient on case 1; the reference uses it on every "
+            f"case{passes}{note}.")
+
+
+def bn_diagnose(report, problems, given, fitted, form, *, options):
+    """Name the first Variant (fewest mistakes first, each at the ε that fits it on the first
+    failing case) that matches every gradient of every failing case; the results are then
+    judged again at that ε, so that the gradients the mistake leaves alone pass."""
+    cases = [p.case for p in problems]
+    failing = list(dict.fromkeys(cases.index(r.case) for r in report.results if r.status == "FAIL"))
+    mine = flat(given[failing[0]])
+    if not torch.isfinite(mine).all():
+        return
+    p = problems[failing[0]]
+
+    def matched(i, eps, variant):
+        wrong, floors = problems[i].variant(eps, variant), problems[i].floors(problems[i].reference(eps))
+        return all(judge(cases[i], k, given[i][k], wrong[k], floors.get(k)).status != "FAIL" for k in problems[i].keys)
+
+    for variant in variants(options):
+        eps = fit_eps(mine, lambda e, v=variant: flat(p.variant(e, v)))
+        if all(matched(i, eps, variant) for i in failing):
+            report.results = judged(problems, given, {"eps": eps})
+            sentence = f"your gradients equal the reference's computed with {' and '.join(variant.mistakes())}"
+            for r in report.results:
+                if r.status == "FAIL" and r.finite:
+                    r.diagnosis = sentence
+            report.notes.append(said_fit({"eps": eps}, " under this mistake"))
+            return

@@ -21,8 +21,10 @@ import itertools
 
 from ..nn.layers import linear_backward
 from ..nn.losses import l2_penalty_backward
-from .cases import K
-from .forms import DIMS
+from .judge import matches
+
+K = 10
+DIMS = {"W": ("K", "d"), "W1": ("m", "d"), "W2": ("K", "m")}  # for the words of a transpose
 
 MASK = "without the ReLU's mask [h > 0] (dh1 = dS W2 ⊙ [h1 > 0] in the backward)"
 OVERFLOW = {
@@ -74,13 +76,26 @@ def choices(key, terms, n, K, loss, lam, sees_b):
     return options
 
 
-def diagnose(given, key, terms, param, case, loss, sees_b, matches):
+def diagnose(report, problems, given, fitted, form):
+    """Name the mistakes of every failing, finite gradient of a classifier family (linear,
+    two-layer) in report.results, and an overflow of your own softmax or sigmoid."""
+    sees_b = form.layout == "torch" or "net" in form.roles  # ComputeGradients never sees b
+    for p, grads in zip(problems, given):
+        failing = [r for r in report.results if r.case is p.case and r.status == "FAIL" and r.finite]
+        if failing:
+            terms = data_terms(p.model, p.X, p.y)
+            for r in failing:
+                key = r.param.removeprefix("grad_")
+                r.mistakes = variant_of(grads[key], key, terms[key], p.params[key], p.case, p.loss, sees_b)
+    non_finite_diagnosis(report.results, problems[0].loss)
+
+
+def variant_of(given, key, terms, param, case, loss, sees_b):
     """The first wrong variant of params[key]'s gradient that `given` matches: its mistakes, a
     list of choices()' descriptions (mistake_sentence() makes the sentence), or None when none matches.
 
     terms: that gradient's data terms (data_terms()[key]); param: params[key]; sees_b: whether
-    the function is given b, so could regularize it. matches(given, candidate) -> bool decides
-    (check.py: to the precision a check accepts).
+    the function is given b, so could regularize it.
     """
     variants = itertools.product(*choices(key, terms, case.n, K, loss, case.lam, sees_b))
     for variant in sorted(variants, key=lambda v: sum(d is not None for _, d in v)):

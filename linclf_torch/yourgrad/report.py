@@ -1,57 +1,61 @@
-"""What yourgrad.check finds, and the table it prints: the reports' table, with the verdict and the mistakes."""
+"""The report of a check: the reports' table, the verdict, and what was found, in words.
+
+print(report) gives the table in a terminal, its columns split so that no line of it passes
+120 characters; in a notebook the report shows as a Markdown table (_repr_markdown_).
+"""
 from dataclasses import dataclass, field
 
+from .judge import TOL, TOL_FLOAT32
 from .mistakes import mistake_sentence
 
-TOL = 1e-6          # entry-wise max relative error: float64 precision (check.py says why)
-TOL_FLOAT32 = 1e-4  # norm-wise relative error: float32 precision
-
+WIDTH = 120  # a terminal's table: split into several when wider
 MEASURE = ("Max relative error |ga − gr| / max(1e-12, |ga| + |gr|) of your ga against the reference gr (the reports'\n"
            f"measure). Pass: ≤ {TOL:.0e}; or \"float32\": norm-wise ‖ga − gr‖ / (‖ga‖ + ‖gr‖) ≤ {TOL_FLOAT32:.0e}."
            ).replace("e-0", "e-")
-HOW = ("compare it term by term with dW = dSᵀX + 2λW, db = Σᵢ dSᵢ, where dS = (P − Y) / n for CE and "
-       "(P − Y) / (K·n) for MBCE (docs/math.md)")
-HOW_TWO_LAYER = ("compare it term by term with dW2 = dSᵀa1 + 2λW2, db2 = Σᵢ dSᵢ, dh1 = dS W2 ⊙ [h1 > 0], "
-                 "dW1 = dh1ᵀX + 2λW1, db1 = Σᵢ dh1ᵢ, where a1 = max(0, h1), h1 = X W1ᵀ + b1 (docs/math.md)")
-
-
-@dataclass
-class Result:
-    """One gradient ("grad_W" or "grad_b") on one case."""
-    case: object             # yourgrad.Case
-    param: str
-    max_rel: float = float("nan")  # the reports' measure (nan: not finite, or transposed)
-    norm_rel: float = float("nan")
-    status: str = "FAIL"     # "pass", "pass (float32)" or "FAIL"
-    finite: bool = True      # False: your gradient holds NaN or inf
-    shape: tuple = None      # your gradient's shape, when it is the transpose of the reference's
-    absolute: float = None   # max |ga − gr|, for a gradient whose true value is 0 (bncheck.py)
-    mistakes: list = None    # the known mistakes its numbers match (mistakes.py's words), if any
-    diagnosis: str = None    # what is wrong, when the numbers say it otherwise (an overflow)
+OVERFLOW = ("{forward} overflows on {cases}: its P holds NaN or inf, so your gradients there are not judged, and your "
+            "backward is judged on the cases where your forward is finite. Subtract each column's max score before "
+            "exp (softmax is unchanged by it).")
 
 
 @dataclass
 class Report:
     function: str
     layout: str
-    loss: str
+    loss: str = None
     arrays: str = "torch tensors"  # what the function was called with: "torch tensors" or "numpy arrays"
-    model: str = "linear"          # "linear" or "two-layer"
+    model: str = "linear"          # the family (families/)
     form: str = ""                 # the form your function was recognised as (forms.py)
-    cases: list = field(default_factory=list)    # yourgrad.Case, in order
-    results: list = field(default_factory=list)  # Result per case and gradient, in order
-    notes: list = field(default_factory=list)    # lines said under the table (bncheck.py: your ε)
-    how: str = ""                                # how to find an unknown mistake, when not HOW's
+    cases: list = field(default_factory=list)    # the family's Cases, in order
+    results: list = field(default_factory=list)  # judge.Result per case and gradient, in order
+    forward: list = field(default_factory=list)  # judge.Result per case for your forward's P, when checked
+    notes: list = field(default_factory=list)    # lines said under the findings (your ε, the layout found)
+    how: str = ""                                # how to find a mistake the check does not know
+    forward_name: str = "your forward"
 
     @property
     def passed(self):
-        return all(r.status != "FAIL" for r in self.results)
+        return all(r.status != "FAIL" for r in self.results + self.forward)
+
+    def mark_overflow(self):
+        """The gradients of a case where your forward's P is NaN or inf are not judged."""
+        for f in self.forward:
+            if not f.finite:
+                f.status = "overflow"
+                for r in self.results:
+                    if r.case is f.case and r.status == "FAIL":
+                        r.status = "not judged"
 
     def __str__(self):
-        return format_report(self)
+        return format_report(self, WIDTH)
+
+    def _repr_markdown_(self):
+        """The report in a notebook: its table as a Markdown table, the rest as paragraphs and a list."""
+        return format_report(self, None).replace("\n- ", "\n\n- ", 1)
 
 
 def cell(r):
+    if r.status == "not found":
+        return "—"
     if r.shape is not None:
         return f"shape {r.shape}"
     if not r.finite:
@@ -63,7 +67,10 @@ def cell(r):
 
 def verdict(rs):
     statuses = {r.status for r in rs}
-    return "FAIL" if "FAIL" in statuses else "pass (float32)" if "pass (float32)" in statuses else "pass"
+    for s in ("FAIL", "not judged", "pass (float32)"):
+        if s in statuses:
+            return s
+    return "pass"
 
 
 def aligned(rows):
@@ -73,31 +80,58 @@ def aligned(rows):
     return "\n".join([line(rows[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows[1:])])
 
 
-def format_report(report):
-    params = list(dict.fromkeys(r.param for r in report.results))
-    by_case = [[r for r in report.results if r.case is case] for case in report.cases]
+def tables(report, by_case, width):
+    """The table, or when wider than `width`: the cases with their result, then the columns in groups."""
+    params = list(dict.fromkeys(r.param for rs in by_case for r in rs))
+    cells = [[cell(next(r for r in rs if r.param == p)) for p in params] for rs in by_case]
     rows = [["#", "case", *params, "result"]]
-    rows += [[i, case.name, *(cell(r) for r in rs), verdict(rs)]
-             for i, (case, rs) in enumerate(zip(report.cases, by_case), start=1)]
+    rows += [[i, case.name, *cs, verdict(rs)] for i, (case, cs, rs) in enumerate(zip(report.cases, cells, by_case), 1)]
+    table = aligned(rows)
+    if width is None or len(table.partition("\n")[0]) <= width:
+        return [table]
+    out = [aligned([["#", "case", "result"]] + [[row[0], row[1], row[-1]] for row in rows[1:]])]
+    part = lambda ks: aligned([["#", *(params[k] for k in ks)]] + [[i, *(cs[k] for k in ks)]
+                                                                 for i, cs in enumerate(cells, start=1)])
+    group = []
+    for j in range(len(params)):
+        if group and len(part(group + [j]).partition("\n")[0]) > width:
+            out.append(part(group))
+            group = []
+        group.append(j)
+    out.append(part(group))
+    return out
+
+
+def format_report(report, width):
+    by_case = [[r for r in report.forward + report.results if r.case is case] for case in report.cases]
     failed = [i for i, rs in enumerate(by_case, start=1) if verdict(rs) == "FAIL"]
     loss = f"loss {report.loss.upper()}, " if report.loss else ""
+    recognised = f"Recognised as {report.form}."
     lines = [f"Your gradients: {report.function} (layout {report.layout}, {loss}{report.arrays}) against "
-             f"linclf_torch's, float64.", f"Recognised as {report.form}.", MEASURE, "", aligned(rows), ""]
+             f"linclf_torch's, float64.", recognised, MEASURE, ""]
+    for table in tables(report, by_case, width):
+        lines += [table, ""]
     lines += findings(report, by_case) + [f"- {note}" for note in report.notes] + ([""] if report.notes else [])
     lines.append(f"FAIL: {len(failed)} of {len(by_case)} cases" if failed else f"PASS: all {len(by_case)} cases")
     return "\n".join(lines)
 
 
 def findings(report, by_case):
-    """One line per mistake found, with the cases where it shows, and a note on float32.
+    """One line per thing found, your forward first, with the cases where it shows, and a note on float32.
 
     A case can hide a mistake (1/n with one image, λW with λ = 0): when every case's mistakes
     are among those of one case, that case's sentence stands for them all.
     """
-    found = {}  # sentence -> ({gradient names}, {case numbers})
+    found = {}  # sentence -> ({names}, {case numbers})
+    number = {id(case): i for i, case in enumerate(report.cases, start=1)}
+    wrong = [f for f in report.forward if f.status == "FAIL"]
+    if wrong:
+        worst = max(f.max_rel for f in wrong)
+        found[f"your forward pass {report.forward_name} is wrong: its P differs from the reference's (max relative "
+              f"error up to {worst:.1e}), so your gradients are those of another function; fix the forward first"] = (
+            {"P (forward)": True}, {number[id(f.case)]: True for f in wrong})
     for param in dict.fromkeys(r.param for r in report.results):
-        failed = [(i, r) for i, rs in enumerate(by_case, start=1) for r in rs
-                  if r.param == param and r.status == "FAIL"]
+        failed = [(number[id(r.case)], r) for r in report.results if r.param == param and r.status == "FAIL"]
         most = max((r.mistakes for _, r in failed if r.mistakes), key=len, default=[])
         for i, r in failed:
             if r.mistakes:
@@ -106,13 +140,19 @@ def findings(report, by_case):
                 what = r.diagnosis
             elif not r.finite:
                 what = f"your {param} holds NaN or inf"
+            elif wrong:
+                what = "your gradients differ from the reference's: see your forward above"
             else:
-                what = (f"your {param} differs from the reference (norm-wise {r.norm_rel:.1e}) in no way this "
-                        f"check knows; {report.how or (HOW_TWO_LAYER if report.model == 'two-layer' else HOW)}")
+                what = f"your {param} differs from the reference (norm-wise {r.norm_rel:.1e}) in no way this " \
+                       f"check knows; {report.how}"
             params, cases = found.setdefault(what, ({}, {}))
             params[param] = cases[i] = True
     lines = [f"- {', '.join(params)}, {plural(list(cases), len(by_case))}: {what}"
              for what, (params, cases) in found.items()]
+    overflowed = [number[id(f.case)] for f in report.forward if f.status == "overflow"]
+    if overflowed:
+        lines.append("- " + OVERFLOW.format(forward=f"Your forward {report.forward_name}",
+                                            cases=plural(overflowed, len(by_case))))
     float32 = [i for i, rs in enumerate(by_case, start=1) if verdict(rs) == "pass (float32)"]
     if float32:
         lines.append(f"- {plural(float32)}: your gradients agree with the reference to float32 precision only; "
