@@ -283,3 +283,17 @@ def test_cuda_trains_as_the_cpu(text):
     for k, p in cpu.params.items():
         assert torch.allclose(p, cuda.params[k].cpu(), rtol=1e-9, atol=1e-12), k
     assert cpu.samples == cuda.samples  # the same draws: uniforms from the CPU generator, the same p to 1e-9
+
+
+def test_a_checkpoint_with_nan_is_refused(trained, tmp_path, capsys):
+    """A model.pt whose parameters hold a NaN (damaged, or written by other code) is no model: sample and
+    --resume refuse it in one line."""
+    checkpoint = saved(trained)
+    checkpoint["params"]["W"][0, 0] = math.nan
+    checkpoint["best"]["params"]["W"][0, 0] = math.nan
+    (tmp_path / "run").mkdir()
+    torch.save(checkpoint, tmp_path / "run" / "model.pt")
+    assert main(["sample", str(tmp_path / "run")]) == 2
+    assert main(["rnn", "--resume", str(tmp_path / "run"), "--updates", "200"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all("parameter W holds NaN or inf" in line for line in err)

@@ -7,6 +7,7 @@ reads everything.
 """
 from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -15,13 +16,19 @@ from ..errors import LinclfError
 from ..files import write_atomic
 from ..nn.rnn import PARAMS, rnn_forward
 from ..nn.sampling import sample
+from ..training.finite import nonfinite_tensor
 from ..training.rnn_config import RNNConfig, check_sampling
 
 FORMAT = "linclf-rnn-checkpoint-1"
 
 
 def save_rnn_checkpoint(path, cfg, text_info, state):
-    """model.pt of a run at state (training/rnn_loop.RNNState); text_info: {"path", "chars", "length", "md5"}."""
+    """model.pt of a run at state (training/rnn_loop.RNNState); text_info: {"path", "chars", "length", "md5"}.
+    Parameters with a NaN or inf are refused (training/finite.py): the trainer stops before saving any."""
+    bad = nonfinite_tensor(SimpleNamespace(params=state.params, buffers={}))
+    if bad is not None:
+        raise LinclfError(f"not writing {path}: the model's {bad} holds NaN or inf values (training diverged); "
+                          "train it again with a smaller --eta")
     train_state = state.state_dict()
     checkpoint = {"format": FORMAT, "config": asdict(cfg), "text": dict(text_info),
                   "params": {k: v.cpu() for k, v in state.params.items()},
@@ -54,6 +61,9 @@ def read_rnn_checkpoint(path):
             for name in PARAMS:
                 if not isinstance(params[name], torch.Tensor) or tuple(params[name].shape) != shapes[name]:
                     raise ValueError(f"parameter {name} is not a tensor of shape {shapes[name]}")
+            bad = nonfinite_tensor(SimpleNamespace(params=params, buffers={}))
+            if bad is not None:  # no model to sample from or to continue
+                raise ValueError(f"its {bad} holds NaN or inf values")
     except (KeyError, TypeError, ValueError, AttributeError, LinclfError) as e:
         raise LinclfError(f"{path} is a damaged character-RNN checkpoint ({type(e).__name__}: {e}); {advice}") from None
     checkpoint["path"] = str(path)

@@ -113,8 +113,9 @@ def train_rnn(data, cfg, state, *, progress=True, on_record=None):
         state.update, state.position = state.update + 1, state.position + tau
         if state.update % cfg.record_every and state.update not in (1, total):  # records: 1, every record_every, last
             continue
-        values = torch.stack([state.smooth, loss, *(p.sum() for p in params.values())]).tolist()  # one sync
-        if not all(map(math.isfinite, values)):  # NaN or inf (in a parameter too): nothing of it is kept
+        finite = [torch.isfinite(p).all().to(loss.dtype) for p in params.values()]  # 1 or 0 per parameter
+        values = torch.stack([state.smooth, loss, *finite]).tolist()  # one host sync for all of it
+        if not (all(map(math.isfinite, values[:2])) and all(values[2:])):  # NaN or inf: nothing of it is kept
             state.diverged_update = state.update
             break
         smooth, last = values[:2]
