@@ -297,3 +297,22 @@ def test_a_checkpoint_with_nan_is_refused(trained, tmp_path, capsys):
     assert main(["rnn", "--resume", str(tmp_path / "run"), "--updates", "200"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all("parameter W holds NaN or inf" in line for line in err)
+
+
+def test_epochs_and_adagrad_clip_in_the_training_step(tmp_path, text, monkeypatch):
+    """--epochs 1 is one pass (⌊999 / 7⌋ = 142 updates); AdaGrad takes the older texts' η 0.1 and clipping at 5,
+    applied by the training step to every update's gradients."""
+    clip, bounds = rnn_loop.clip_gradients, []
+
+    def counted(grads, bound):
+        bounds.append(bound)
+        return clip(grads, bound)
+    monkeypatch.setattr(rnn_loop, "clip_gradients", counted)
+    out = tmp_path / "adagrad"
+    assert rnn("--text", text, "--epochs", "1", "--optimizer", "adagrad", "--out", out) == 0
+    r = results(out)
+    assert r["updates_completed"] == 142 and r["epoch"] == 1
+    assert (r["config"]["eta"], r["config"]["clip"]) == (0.1, 5.0) and bounds == [5.0] * 142
+    bounds.clear()
+    assert rnn("--text", text, "--updates", "20", "--out", tmp_path / "adam") == 0
+    assert bounds == [] and results(tmp_path / "adam")["config"]["clip"] == 0  # Adam: no clipping by default
