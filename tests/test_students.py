@@ -34,6 +34,9 @@ def gradcheck(capsys, spec, *flags):
     ("a2_tuple_forward.py:BackwardPass", ("--model", "two-layer"),
      "fp_data = element 1 of the tuple apply_network returns"),
     ("a2_takes_p.py:Backward2LayerPass", ("--model", "two-layer"), "fp_data = Apply2LayerNetwork(X, net)"),
+    ("a2_index_items.py:backward", ("--model", "two-layer"), "net = {'W': {0: W1, 1: W2}, 'b': {0: b1, 1: b2}}"),
+    ("a2_spread.py:backward_pass", ("--model", "two-layer"), "BackwardPass(X, Y, P, H, net, lam) -> grads like net, "
+     "(P, H) = forward_pass(X, net), net = {'W1': W1, 'b1': b1, 'W2': W2, 'b2': b2}"),
     ("a2_flat_keys.py:ComputeGradients", ("--model", "two-layer"), "net = {'W1': W1, 'b1': b1, 'W2': W2, 'b2': b2}"),
     ("a2_own_softmax.py:ComputeGradients", ("--model", "two-layer"), "Your forward EvaluateClassifier " + OVERFLOW),
     ("a2_classes.py:TwoLayer.gradients", ("--model", "two-layer"), "Your gradients: "),

@@ -98,15 +98,15 @@ def test_top_level_data_loading_names_its_line_and_the_guard(tmp_path, monkeypat
      "importing {file} failed at line 3 (import not_a_module_here): ModuleNotFoundError: No module named "
      "'not_a_module_here'; is it installed for the Python that runs linclf (" + sys.executable + ")?"),
     ("x = 1\ndef grads(:\n", "importing {file} failed at line 2 (def grads(:): SyntaxError: invalid syntax"),
-    ("from helper import grads\n", "importing {file} failed at line 1 (from helper import grads): SyntaxError: "
-                                   "invalid syntax (helper.py, line 1); fix {dir}/helper.py, line 1 (def grads(:)"),
+    ("from broken_helper import grads\n", "importing {file} failed at line 1 (from broken_helper import grads): SyntaxError: "
+                                   "invalid syntax (broken_helper.py, line 1); fix {dir}/broken_helper.py, line 1 (def grads(:)"),
     ("import math\nget_ipython().run_line_magic('matplotlib', 'inline')\n",
      "importing {file} failed at line 2 (get_ipython().run_line_magic('matplotlib', 'inline')): NameError: name "
      "'get_ipython' is not defined; this file was exported from a notebook, and get_ipython() exists only inside "
      "Jupyter: give the notebook itself ({dir}/a1.ipynb:grads), or delete the get_ipython() lines"),
 ])
 def test_a_file_whose_import_fails_is_one_line_naming_the_line(tmp_path, source, error):
-    (tmp_path / "helper.py").write_text("def grads(:\n")
+    (tmp_path / "broken_helper.py").write_text("def grads(:\n")
     file = tmp_path / "a1.py"
     file.write_text(source)
     assert error_of(file, "grads") == error.format(file=file, dir=tmp_path)

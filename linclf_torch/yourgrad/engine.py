@@ -71,10 +71,16 @@ class Student:
         args = as_arrays(p.arguments(roles, c.form.layout, c.variant), c.numpy)
         P = None
         if self.forward is not None and "net" in roles:
-            out = self.forwarded(p, args[roles.index("X")], args[roles.index("net")], "fp" in roles)
+            out = self.forwarded(p, args[roles.index("X")], args[roles.index("net")], c.form.forward is not None)
             P = probabilities_in(out, p, c.form.layout)
-            if "fp" in roles:
+            if c.form.forward == "fp":
                 args[roles.index("fp")] = out if c.pick is None else out[c.pick]
+            elif c.form.forward == "fp*":
+                if not isinstance(out, (tuple, list)):
+                    raise YourFunctionError(f"{self.name} takes the elements of {self.forward_name}'s result, which "
+                                            f"returned a {type(out).__name__}, not a tuple (case {p.case.name})")
+                i = roles.index("fp*")
+                args[i:i + 1] = list(out)
         out = invoke(self.fn, args, self.name, p.case, self.explain)
         return self.gradients(out, p, c.form), P
 
@@ -161,11 +167,11 @@ def check_gradients(fn, model="linear", layout=None, loss="ce", *, forward=None,
     candidates = forwards_beside(fn) if forward is None else {}
     forward = forward or (next(iter(candidates.values())) if len(candidates) == 1 else None)
     if forward is None:
-        if all("fp" in f.roles for f in forms):
+        if all(f.forward for f in forms):
             listed = f"; the candidates beside it: {', '.join(candidates)}" if candidates else ""
             raise YourFunctionError(f"{name} takes fp_data, your forward pass's result: name the function that makes "
                                     f"it with --forward FUNCTION (forward= from Python){listed}")
-        hint = "" if len(forms) == len(without := [f for f in forms if "fp" not in f.roles]) else \
+        hint = "" if len(forms) == len(without := [f for f in forms if not f.forward]) else \
             " (if it takes your forward's result, fp_data: name your forward with --forward FUNCTION)"
         forms = without
     else:
@@ -231,7 +237,7 @@ def recognise(student, p, forms, family, arrays, hint):
 
 def picks(student, p, c):
     """The fp_data to try for a form that takes it: your forward's whole result, then each element of its tuple."""
-    if "fp" not in c.form.roles:
+    if c.form.forward != "fp":
         return [None]
     try:
         out = student.forward_result(p, c)

@@ -6,6 +6,8 @@ A Form is a tuple of roles, as the course's skeletons name the arguments:
                   y (n,) int64 in the torch layout; P the probabilities (K, n) or (n, K)
     fp            your forward's result, fp_data = FORWARD(X, net): whatever it returns (the
                   whole, or the element of its tuple your backward takes)
+    fp*           the elements of your forward's tuple, spread: backward(X, Y, P, H, net, lam)
+                  for P, H = FORWARD(X, net)
     net           the parameters in one structure (structures.py); W, b: A1's two arrays
     lam           λ, a float
     G, S, mu, v   batch norm's backward alone: the gradient at Ŝ, the input, its mean and variance
@@ -26,6 +28,11 @@ class Form:
     def said(self, forward="ApplyNetwork"):
         return self.text.replace("FORWARD", forward)
 
+    @property
+    def forward(self):
+        """The role your forward's result takes, or None."""
+        return next((r for r in self.roles if r in ("fp", "fp*")), None)
+
 
 def required(fn):
     """(required positional parameters, whether it takes *args) of fn; (None, True) without a signature."""
@@ -39,8 +46,11 @@ def required(fn):
 
 
 def fits(fn, form):
+    """Whether fn takes as many required arguments as the form has roles (fp*: two or more for it)."""
     count, star = required(fn)
-    return count is None or count == len(form.roles) or (star and count <= len(form.roles))
+    if count is None or star:
+        return count is None or count <= len(form.roles)
+    return count > len(form.roles) if form.forward == "fp*" else count == len(form.roles)
 
 
 def signature(fn, name):

@@ -28,7 +28,7 @@ class Problem:
     def arguments(self, roles, layout, variant):
         """The form's arguments for this case, fresh copies; None where fp goes (engine.py fills it)."""
         def value(role):
-            if role == "fp":
+            if role in ("fp", "fp*"):
                 return None
             if role == "net":
                 return build(self.groups, lambda key: self.param(key, layout), variant)

@@ -50,7 +50,7 @@ class Report:
 
     def _repr_markdown_(self):
         """The report in a notebook: its table as a Markdown table, the rest as paragraphs and a list."""
-        return format_report(self, None).replace("\n- ", "\n\n- ", 1)
+        return format_report(self, None)
 
 
 def cell(r):

@@ -21,10 +21,13 @@ HOW = ("compare it term by term with dW2 = dSᵀa1 + 2λW2, db2 = Σᵢ dSᵢ, d
 FORMS = (
     Form(("X", "Y", "fp", "net", "lam"), "dd2424", f"BackwardPass(X, Y, fp_data, net, lam) -> {GRADS}, "
          "fp_data = FORWARD(X, net)"),
+    Form(("X", "Y", "fp*", "net", "lam"), "dd2424", f"BackwardPass(X, Y, P, H, net, lam) -> {GRADS}, "
+         "(P, H) = FORWARD(X, net)"),
     Form(("X", "Y", "P", "net", "lam"), "dd2424", f"BackwardPass(X, Y, P, net, lam) -> {GRADS}"),
     Form(("X", "Y", "net", "lam"), "dd2424", f"f(X, Y, net, lam) -> {GRADS}"),
     Form(("X", "y", "fp", "net", "lam"), "torch", f"f(X, y, fp_data, net, lam) -> {GRADS}, "
          "fp_data = FORWARD(X, net)"),
+    Form(("X", "y", "fp*", "net", "lam"), "torch", f"f(X, y, P, H, net, lam) -> {GRADS}, (P, H) = FORWARD(X, net)"),
     Form(("X", "y", "net", "lam"), "torch", f"f(X, y, net, lam) -> {GRADS}"),
 )
 CASES = (
