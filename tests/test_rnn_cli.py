@@ -127,6 +127,9 @@ def test_divergence_keeps_the_last_finite_model(tmp_path, text, monkeypatch, cap
     assert checkpoint["train_state"]["update"] == 40
     assert all(torch.isfinite(p).all() for p in checkpoint["params"].values())
     assert "NaN" not in (out / "results.json").read_text() and "Infinity" not in (out / "results.json").read_text()
+    monkeypatch.setattr(rnn_loop, "rnn_gradients", gradients)
+    assert main(["rnn", "--resume", str(out)]) == 2
+    assert "diverged at update 60; resuming would diverge again" in capsys.readouterr().err
 
 
 def test_huge_eta_diverges(tmp_path, text, capsys):

@@ -20,7 +20,7 @@ from ..files import write_atomic
 from ..training.rnn_loop import RNNState, train_rnn
 from .folder import RunFolder
 from .results import env_info, write_results
-from .resume import resume_threads
+from .resume import results_beside, resume_threads
 from .rnn_checkpoint import read_rnn_checkpoint, sample_text, save_rnn_checkpoint
 from .run import Interrupted
 
@@ -142,6 +142,10 @@ def open_resumed(folder_path, flags, threads):
             raise LinclfError(f"{folder.path} holds no model.pt (a run stopped before its first record writes "
                               "none): start it again with `linclf rnn --out DIR` and its flags")
         cfg, checkpoint = read_rnn_checkpoint(folder.path)
+        results = results_beside(folder.path)
+        if results.get("status") == "diverged":
+            raise LinclfError(f"{folder.path} diverged at update {results.get('diverged_update')}; resuming would "
+                              "diverge again: start a new run with a smaller --eta (or --clip 5)")
         for name, value in flags.items():
             if name not in ("updates", "epochs", "device", "text") and value != getattr(cfg, name):
                 flag = "--" + name.replace("_", "-")
