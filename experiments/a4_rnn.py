@@ -15,7 +15,8 @@ time (data/text.py: its MD5 checked).
     python experiments/a4_rnn.py                       # tiny Shakespeare
     python experiments/a4_rnn.py --text PATH           # your text, e.g. the course's book
 
-Evidence: docs/reproducing.md, "DD2424 Assignment 4" (seed 0, 1 thread of an AMD EPYC).
+Evidence: docs/reproducing.md, "DD2424 Assignment 4" (tiny Shakespeare, seed 0, 1 thread of an AMD
+EPYC, torch 2.14.1, 153 s: smooth loss 1.623 after 100,000 updates, the best 1.592 at update 98,900).
 """
 import math
 import sys

@@ -18,6 +18,8 @@ Checking a student's own gradient builds on it in linclf_torch/yourgrad/.
 from .gradcheck import check_model_gradients, gradient_errors
 from .mlp import MLPClassifier
 from .models import LinearClassifier, accuracy
-from .optim import SGD
+from .optim import SGD, AdaGrad, Adam
+from .rnn import rnn_gradients
 
-__all__ = ["LinearClassifier", "MLPClassifier", "SGD", "accuracy", "check_model_gradients", "gradient_errors"]
+__all__ = ["AdaGrad", "Adam", "LinearClassifier", "MLPClassifier", "SGD", "accuracy", "check_model_gradients",
+           "gradient_errors", "rnn_gradients"]
