@@ -41,16 +41,18 @@ FLAGS = (("--text", {"default": "tinyshakespeare", "metavar": "PATH",
          ("--updates", {"type": int, "default": 100000, "help": "update steps (default 100000)"}))
 
 
-def autograd_gradients(x, y, h0, params):
-    """The course's ComputeGradsWithTorch: the same network in torch ops on one-hot inputs, autograd."""
+def autograd_gradients(x, y, h0, params, reduction="mean"):
+    """The course's ComputeGradsWithTorch: the same network in torch ops on one-hot inputs, autograd.
+    Returns (loss, gradients, the last h); tests/test_rnn.py holds nn/rnn.py to it."""
     p = {k: v.clone().requires_grad_() for k, v in params.items()}
     X = F.one_hot(x, p["U"].shape[1]).to(h0.dtype)  # (τ, K)
     h, hs = h0, []
     for t in range(len(x)):
         h = torch.tanh(p["W"] @ h + p["U"] @ X[t] + p["b"])
         hs.append(h)
-    F.cross_entropy(torch.stack(hs) @ p["V"].T + p["c"], y).backward()
-    return {k: v.grad for k, v in p.items()}
+    loss = F.cross_entropy(torch.stack(hs) @ p["V"].T + p["c"], y, reduction=reduction)
+    loss.backward()
+    return loss.detach(), {k: v.grad for k, v in p.items()}, hs[-1].detach()
 
 
 def gradient_check(text, seed, m=10, tau=25):
@@ -64,7 +66,7 @@ def gradient_check(text, seed, m=10, tau=25):
     for label, h0 in (("0", torch.zeros(m, dtype=torch.float64)),
                       ("random", torch.randn(m, generator=g, dtype=torch.float64) * 0.5)):
         _, grads, _ = rnn_gradients(x, y, h0, params)
-        ref = autograd_gradients(x, y, h0, params)
+        _, ref, _ = autograd_gradients(x, y, h0, params)
         for name in PARAMS:
             numeric = numerical_gradient(lambda h0=h0: rnn_cost(x, y, h0, params), params[name])
             rows.append([label, name, f"{max_rel_error(grads[name], ref[name]):.1e}",

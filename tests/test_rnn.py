@@ -4,10 +4,9 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from conftest import GRADIENT_TABLE
-from helpers import assert_close
+from helpers import assert_close, load_experiment
 from linclf_torch.nn.gradcheck import norm_rel_error, numerical_gradient
 from linclf_torch.nn.rnn import PARAMS, init_rnn, rnn_cost, rnn_forward, rnn_gradients
 from linclf_torch.nn.sampling import draw, next_char_probabilities, sample
@@ -28,18 +27,8 @@ def sequence(gen, K, tau, m, device="cpu"):
     return x, y, h0
 
 
-def autograd_rnn(x, y, h0, params, reduction):
-    """The course's ComputeGradsWithTorch: the same network in torch ops, one-hot inputs, autograd."""
-    p = {k: v.clone().requires_grad_() for k, v in params.items()}
-    X = F.one_hot(x, p["U"].shape[1]).to(h0.dtype)  # (τ, K)
-    h, hs = h0, []
-    for t in range(len(x)):
-        h = torch.tanh(p["W"] @ h + p["U"] @ X[t] + p["b"])
-        hs.append(h)
-    O = torch.stack(hs) @ p["V"].T + p["c"]
-    loss = F.cross_entropy(O, y, reduction=reduction)
-    loss.backward()
-    return loss.detach(), {k: v.grad for k, v in p.items()}, hs[-1].detach()
+# the course's ComputeGradsWithTorch (the same network in torch ops, autograd), as the A4 script checks with it
+autograd_rnn = load_experiment("a4_rnn").autograd_gradients
 
 
 # (K, m, τ): the text's check (m = 10, τ = 25), one step, a long sequence; odd sizes catch transposes

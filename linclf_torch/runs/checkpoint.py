@@ -51,18 +51,8 @@ def read_checkpoint(path):
 
     path may be a run folder, which stands for its model.pt.
     """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.pt"
     advice = "pass the model.pt of a run folder written by `linclf train`"
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise LinclfError(f"checkpoint {path} does not exist; {advice}") from None
-    except Exception as e:  # noqa: BLE001 (truncated, not a torch file, or a pickle that names code to run
-        raise LinclfError(f"{path} is not a readable linclf checkpoint ({type(e).__name__}); {advice}") from None
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
-        raise LinclfError(f"{path} is not a linclf checkpoint (no '{FORMAT}' marker); {advice}")
+    path, checkpoint = load_marked(path, FORMAT, "linclf checkpoint", advice)
     try:
         cfg = TrainConfig.from_dict(checkpoint["config"])
         if not (isinstance(checkpoint["params"], dict) and checkpoint["classes"]
@@ -78,6 +68,24 @@ def read_checkpoint(path):
         raise LinclfError(f"{path} is a damaged linclf checkpoint ({type(e).__name__}: {e}); {advice}") from None
     checkpoint["path"] = str(path)  # for the messages of load_params and check_same_images
     return cfg, checkpoint
+
+
+def load_marked(path, marker, kind, advice):
+    """-> (path, the dict torch.load(weights_only=True) reads from it), refusing a missing, unreadable or
+    other file (one whose "format" is not marker) with a LinclfError ending with advice. path may be a
+    run folder, which stands for its model.pt; kind names the expected file in the messages."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.pt"
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise LinclfError(f"checkpoint {path} does not exist; {advice}") from None
+    except Exception as e:  # noqa: BLE001 (truncated, not a torch file, or a pickle that names code to run
+        raise LinclfError(f"{path} is not a readable linclf checkpoint ({type(e).__name__}); {advice}") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != marker:
+        raise LinclfError(f"{path} is not a {kind} (no '{marker}' marker); {advice}")
+    return path, checkpoint
 
 
 def load_checkpoint(path, device="cpu"):

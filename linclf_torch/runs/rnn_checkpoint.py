@@ -6,7 +6,6 @@ the best parameters (the lowest recorded smooth loss) and the characters; `lincl
 reads everything.
 """
 from dataclasses import asdict
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
@@ -18,6 +17,7 @@ from ..nn.rnn import PARAMS, rnn_forward
 from ..nn.sampling import sample
 from ..training.finite import nonfinite_tensor
 from ..training.rnn_config import RNNConfig, check_sampling
+from .checkpoint import load_marked
 
 FORMAT = "linclf-rnn-checkpoint-1"
 
@@ -38,18 +38,8 @@ def save_rnn_checkpoint(path, cfg, text_info, state):
 
 def read_rnn_checkpoint(path):
     """-> (cfg, checkpoint), or a LinclfError saying what is wrong. path: model.pt or its run folder."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.pt"
     advice = "pass a run folder written by `linclf rnn`, or its model.pt"
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise LinclfError(f"{path} does not exist; {advice}") from None
-    except Exception as e:  # noqa: BLE001 (truncated, not a torch file, or a pickle that names code to run)
-        raise LinclfError(f"{path} is not a readable linclf checkpoint ({type(e).__name__}); {advice}") from None
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
-        raise LinclfError(f"{path} is not a character-RNN checkpoint (no '{FORMAT}' marker); {advice}")
+    path, checkpoint = load_marked(path, FORMAT, "character-RNN checkpoint", advice)
     try:
         cfg = RNNConfig.from_dict(checkpoint["config"])
         chars = checkpoint["text"]["chars"]
