@@ -32,7 +32,7 @@ from linclf_torch.nn.gradcheck import max_rel_error, norm_rel_error, numerical_g
 from linclf_torch.nn.rnn import PARAMS, init_rnn, rnn_cost, rnn_gradients
 from linclf_torch.runs.folder import RunFolder
 from linclf_torch.runs.rnn_run import run_rnn
-from linclf_torch.training.rnn_config import RNNConfig
+from linclf_torch.training.rnn_config import RNNConfig, updates_per_pass
 
 # The assignment text's own run (its book, K = 80, Adam, m = 100, τ = 25): smooth loss at these updates
 TEXT_RUN = {1: 4.605, 1000: 3.381, 4000: 2.260, 30000: 1.786, 150000: 1.534}
@@ -98,7 +98,7 @@ def main(args, exp):
     history = results["history"]
     marks = sorted({*TEXT_RUN, 10000, 20000, 50000, updates} & {r["update"] for r in history} | {1, 1000, 4000})
     loss_rows = [[f"{u:,}", loss_at(history, u), f"{TEXT_RUN[u]:.3f}" if u in TEXT_RUN else "–"] for u in marks]
-    per_pass = (len(text.text) - 1) // cfg.seq_length
+    per_pass = updates_per_pass(len(text.text), cfg.seq_length)
     best = results["best"]
     report = "\n\n".join([
         f"# DD2424 Assignment 4: a character RNN on {name} (seed {args.seed}{', QUICK' if args.quick else ''})",

@@ -158,3 +158,22 @@ def test_sample_frequencies(gen):
     got = sample(params, torch.zeros(m), 0, 4000, torch.Generator().manual_seed(0))
     freq = torch.bincount(got, minlength=K).double() / 4000
     assert (freq - torch.softmax(params["c"].double(), 0)).abs().max() < 5 * 0.008
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_batch_is_the_mean_over_its_sequences(gen, one_thread, device, reduction):
+    """n = 3 sequences at once (x (τ, n), h0 (n, m)): the loss and gradients are the mean of the three
+    sequences' own, each h_τ its own. The same float64 terms summed in another order: gradients of size
+    ≲ 1 summed over ≤ 3·τ = 33 terms agree to ~1e-14; 1e-12 absolute leaves room."""
+    K, m, tau, n = 5, 6, 11, 3
+    params = random_rnn(gen, K, m, device)
+    seqs = [sequence(gen, K, tau, m, device) for _ in range(n)]
+    x, y, h0 = (torch.stack([s[i] for s in seqs], dim=1 if i < 2 else 0) for i in range(3))  # (τ, n), (τ, n), (n, m)
+    loss, grads, h_last = rnn_gradients(x, y, h0, params, reduction)
+    alone = [rnn_gradients(*s, params, reduction) for s in seqs]
+    assert abs(loss.item() - sum(a[0].item() for a in alone) / n) < 1e-12
+    for i, a in enumerate(alone):
+        assert (h_last[i] - a[2]).abs().max() < 1e-14
+    for name in PARAMS:
+        mean = sum(a[1][name] for a in alone) / n
+        assert (grads[name] - mean).abs().max() < 1e-12, name

@@ -319,3 +319,22 @@ def test_epochs_and_adagrad_clip_in_the_training_step(tmp_path, text, monkeypatc
     bounds.clear()
     assert rnn("--text", text, "--updates", "20", "--out", tmp_path / "adam") == 0
     assert bounds == [] and results(tmp_path / "adam")["config"]["clip"] == 0  # Adam: no clipping by default
+
+
+def test_a_batch_of_streams_trains_and_resumes_bit_for_bit(tmp_path, text, capsys):
+    """--batch-size 4: four streams of ⌊1000 / 4⌋ = 250 characters, (250 − 1) // 7 = 35 updates a pass, one h
+    each; 100 updates at once equal 60 and a --resume to 100 (three passes, samples from the first stream)."""
+    assert rnn("--text", text, "--batch-size", 4, "--updates", 100, "--out", tmp_path / "once") == 0
+    r = results(tmp_path / "once")
+    assert r["epoch"] == 3 and r["history"][-1]["smooth_loss"] < r["history"][0]["smooth_loss"]
+    assert saved(tmp_path / "once")["train_state"]["h"].shape == (4, 16)
+    assert [s["update"] for s in r["samples"]] == [40, 80] and len(r["best_sample"]) == 1000
+    assert rnn("--text", text, "--batch-size", 4, "--updates", 60, "--out", tmp_path / "twice") == 0
+    assert main(["rnn", "--resume", str(tmp_path / "twice"), "--updates", "100", "--no-progress"]) == 0
+    assert_same_run(tmp_path / "once", tmp_path / "twice")
+    assert rnn("--text", text, "--batch-size", 4, "--epochs", 1, "--out", tmp_path / "pass") == 0
+    assert results(tmp_path / "pass")["updates_completed"] == 35
+    capsys.readouterr()
+    assert rnn("--text", text, "--batch-size", 200, "--updates", 10, "--out", tmp_path / "short") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "streams of the text's 1000 characters holds 5, fewer than" in err and "smaller --batch-size" in err

@@ -30,7 +30,9 @@ def add_rnn_parsers(sub):
         p_help = f"{help} (default: {default})" if default is not None else help
         r.add_argument("--" + name.replace("_", "-"), default=None, help=p_help, **kw)
     flag("hidden", "m, hidden units", type=int)
-    flag("seq_length", "τ, characters per update", type=int)
+    flag("seq_length", "τ, characters per update (per sequence)", type=int)
+    flag("batch_size", "n, sequences per update: the text cut into n streams read side by side, each with its own "
+         "h, the loss the mean over them (the assignment's bonus; for a GPU)", type=int)
     flag("optimizer", "adam (2025/26 texts) or adagrad (older texts)", choices=OPTIMIZERS)
     flag("eta", "learning rate η", type=float, default=f"{ETA['adam']} with adam, {ETA['adagrad']} with adagrad")
     flag("clip", "clip every gradient entry to [−CLIP, CLIP] before the update; 0: none", type=float,

@@ -21,7 +21,8 @@ CLIP = {"adam": 0.0, "adagrad": 5.0}       # the texts' clipping bounds (0: none
 class RNNConfig:
     text: str = "tinyshakespeare"  # a UTF-8 file, or "tinyshakespeare" (downloaded into --data-dir)
     hidden: int = 100              # m, hidden units
-    seq_length: int = 25           # τ, characters per update
+    seq_length: int = 25           # τ, characters per update (per sequence)
+    batch_size: int = 1            # n, sequences per update: the text cut into n streams read side by side
     optimizer: str = "adam"        # "adam" | "adagrad"
     eta: float = 0.001             # learning rate η
     clip: float = 0.0              # clip every gradient entry to [−clip, clip] before the update; 0: no clipping
@@ -46,6 +47,7 @@ class RNNConfig:
             (self.dtype in DTYPES, f"unknown --dtype {self.dtype!r}: choose float32 or float64"),
             positive_int("hidden", self.hidden),
             positive_int("seq-length", self.seq_length),
+            positive_int("batch-size", self.batch_size),
             positive_int("record-every", self.record_every),
             positive_int("sample-every", self.sample_every),
             (type(self.sample_length) is int and self.sample_length >= 0,
@@ -68,8 +70,9 @@ class RNNConfig:
 
     def total_updates(self, text_length):
         """The run's update steps for a text of text_length characters."""
-        return self.updates if self.updates is not None else self.epochs * updates_per_pass(text_length,
-                                                                                           self.seq_length)
+        if self.updates is not None:
+            return self.updates
+        return self.epochs * updates_per_pass(text_length, self.seq_length, self.batch_size)
 
     @classmethod
     def from_dict(cls, d):
@@ -83,9 +86,15 @@ class RNNConfig:
         return getattr(torch, self.dtype)
 
 
-def updates_per_pass(text_length, seq_length):
-    """Chunks of τ + 1 characters starting at 0, τ, 2τ, … while they fit: ⌊(N − 1) / τ⌋."""
-    return (text_length - 1) // seq_length
+def stream_length(text_length, batch_size):
+    """The characters of each of the n streams a text is cut into: ⌊N / n⌋ (the last N mod n are not read);
+    one stream, the whole text, when n = 1."""
+    return text_length // batch_size
+
+
+def updates_per_pass(text_length, seq_length, batch_size=1):
+    """Chunks of τ + 1 characters starting at 0, τ, 2τ, … while they fit in a stream: ⌊(L − 1) / τ⌋."""
+    return (stream_length(text_length, batch_size) - 1) // seq_length
 
 
 def check_sampling(temperature, top_p):

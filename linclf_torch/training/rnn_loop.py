@@ -2,7 +2,10 @@
 
 The text is read in chunks of τ + 1 characters, x = text[e : e+τ], y = text[e+1 : e+τ+1],
 e = 0, τ, 2τ, … while a chunk fits; the hidden state h is carried from one chunk to the next
-and reset to 0 at the start of every pass over the text. One update per chunk:
+and reset to 0 at the start of every pass over the text. With cfg.batch_size = n > 1 the text
+is cut into n streams of ⌊N/n⌋ characters, read side by side: each update takes the chunk at
+e of every stream (x (τ, n)), each stream carries its own h (n, m), and the loss is the mean
+over the n sequences too (nn/rnn.py). One update per chunk:
     loss, grads, h = rnn_gradients(x, y, h, params)     (nn/rnn.py)
     clip_gradients(grads, clip)                          (only when clip > 0; never inside the gradient)
     optimizer.step(grads)                                (Adam or AdaGrad, nn/optim.py)
@@ -11,7 +14,7 @@ Everything stays on the device; at update 1, every cfg.record_every updates and 
 is read back once, with a finiteness check of the loss and the parameters: a NaN or inf stops
 training (state.diverged_update) before anything of it is recorded, sampled or saved. The best
 model is the parameters at the lowest recorded smooth loss. Every cfg.sample_every updates (a
-record) a sample of cfg.sample_length characters continues the text from h.
+record) a sample of cfg.sample_length characters continues the text from h (the first stream's).
 All randomness (init, samples) comes from one CPU generator seeded with cfg.seed, whose state the
 checkpoint keeps with h, the position in the text, the optimizer's moments and the smooth loss:
 a resumed run continues bit for bit.
@@ -28,7 +31,7 @@ from ..nn.rnn import init_rnn, rnn_gradients
 from ..nn.sampling import sample
 from ..progress import LogLines
 from ..progress import bar as progress_bar
-from .rnn_config import updates_per_pass
+from .rnn_config import stream_length, updates_per_pass
 
 OPTIMIZERS = {"adam": Adam, "adagrad": AdaGrad}
 
@@ -55,7 +58,8 @@ class RNNState:
         generator = torch.Generator().manual_seed(cfg.seed)
         params = init_rnn(K, cfg.hidden, generator, device, cfg.torch_dtype)
         optimizer = OPTIMIZERS[cfg.optimizer](params, cfg.eta)
-        return cls(params, optimizer, generator, torch.zeros(cfg.hidden, device=device, dtype=cfg.torch_dtype))
+        shape = (cfg.batch_size, cfg.hidden) if cfg.batch_size > 1 else (cfg.hidden,)  # a batch: one h a stream
+        return cls(params, optimizer, generator, torch.zeros(shape, device=device, dtype=cfg.torch_dtype))
 
     def state_dict(self):
         """Tensors on the CPU, lists and numbers: loadable with torch.load(weights_only=True)."""
@@ -92,19 +96,23 @@ def train_rnn(data, cfg, state, *, progress=True, on_record=None):
     """Train state.params in place on the text's indices data (N,) (on the device) up to cfg's
     total updates; see the module docstring. on_record(state), when given, is called after every
     record (checkpoints). Returns state."""
-    N, tau = len(data), cfg.seq_length
-    if len(data) <= tau:  # no chunk of τ + 1 characters fits
-        raise LinclfError(f"the text has {N} characters, fewer than --seq-length + 1 = {tau + 1}: use a longer text "
-                          f"or a shorter --seq-length (at most {N - 1})")
+    N, tau, n = len(data), cfg.seq_length, cfg.batch_size
+    if stream_length(N, n) <= tau:  # no chunk of τ + 1 characters fits
+        held = (f"each of the --batch-size {n} streams of the text's {N} characters holds {stream_length(N, n)}"
+                if n > 1 else f"the text has {N} characters")
+        raise LinclfError(f"{held}, fewer than --seq-length + 1 = {tau + 1}: use a longer text, a shorter "
+                          "--seq-length" + (" or a smaller --batch-size" if n > 1 else ""))
     total = cfg.total_updates(N)
-    per_pass = updates_per_pass(N, tau)
+    per_pass = updates_per_pass(N, tau, n)
+    if n > 1:  # (L, n): stream i, text[i·L : (i+1)·L], is column i
+        data = data[:n * stream_length(N, n)].view(n, -1).T
     params, optimizer = state.params, state.optimizer
     bar = progress_bar(desc="rnn", enabled=progress, total=total, initial=state.update, unit="update")
     start = time.perf_counter()
     while state.update < total:
-        if state.position + tau + 1 > N:  # the next pass over the text starts from h = 0
+        if state.position + tau + 1 > len(data):  # the next pass over the text starts from h = 0
             state.position, state.epoch, state.h = 0, state.epoch + 1, torch.zeros_like(state.h)
-        chunk = data[state.position:state.position + tau + 1]  # (τ + 1,)
+        chunk = data[state.position:state.position + tau + 1]  # (τ + 1,) or (τ + 1, n)
         loss, grads, state.h = rnn_gradients(chunk[:-1], chunk[1:], state.h, params, cfg.loss_reduction)
         if cfg.clip:
             clip_gradients(grads, cfg.clip)
@@ -125,7 +133,8 @@ def train_rnn(data, cfg, state, *, progress=True, on_record=None):
         state.history.append({"update": state.update, "epoch": state.epoch, "smooth_loss": smooth, "loss": last})
         sampled = state.update % cfg.sample_every == 0 and cfg.sample_length > 0
         if sampled:  # sample_every is a multiple of record_every (RNNConfig): the parameters were just checked
-            drawn = sample(params, state.h, int(chunk[-1]), cfg.sample_length, state.generator)
+            h, x = (state.h[0], chunk[-1, 0]) if n > 1 else (state.h, chunk[-1])  # the first stream's
+            drawn = sample(params, h, int(x), cfg.sample_length, state.generator)
             state.samples.append({"update": state.update, "indices": drawn.tolist()})
         now = time.perf_counter()
         state.wall_time_s, start = state.wall_time_s + now - start, now
