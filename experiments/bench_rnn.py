@@ -10,10 +10,11 @@ text, from the same initial parameters, in the same data order?
   (b) the idiomatic PyTorch loop: the same forward in torch ops on one-hot inputs,
       F.cross_entropy, loss.backward() (autograd), torch.optim.Adam.
 And where (a)'s time goes: (a-grad) its gradient computation alone (rnn_gradients on the same
-chunks), (a-adam) its Adam steps alone. All in float32 (numpy too: the same network), one
+chunks), (a-adam) its Adam steps alone; and (a-n16), (a) with 16 sequences an update
+(--batch-size 16: the text as 16 streams), in characters a second. All in float32 (numpy too: the same network), one
 thread. numpy is not a dependency of linclf_torch: it comes with matplotlib (which is), and
 only this bench and the figures use it.
-The variants run interleaved (a, numpy, b, a-grad, a-adam, a, …) after a short warm-up, each
+The variants run interleaved (a, numpy, b, a-grad, a-adam, a-n16, a, …) after a short warm-up, each
 time the median of --repeats; the ratios come from these medians.
 
     python experiments/bench_rnn.py --threads 1            # a synthetic text, K = 65
@@ -42,6 +43,8 @@ from linclf_torch.training.rnn_loop import RNNState, train_rnn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench.py beside this file
 from bench import interleaved  # noqa: E402
+
+BATCH = 16  # sequences an update for (a-n16): what mini-batches buy on the CPU
 
 
 def synthetic_text(n, K, seed):
@@ -159,7 +162,8 @@ def main(args, exp):
     data = text.encode()
     variants = {"a": lambda: linclf_run(data, cfg, K), "numpy": lambda: numpy_run(data, cfg, K),
                 "b": lambda: autograd_run(data, cfg, K), "a-grad": lambda: grad_only_run(data, cfg, K),
-                "a-adam": lambda: adam_only_run(cfg, K)}
+                "a-adam": lambda: adam_only_run(cfg, K),
+                "a-n16": lambda: linclf_run(data, replace(cfg, batch_size=BATCH), K)}
     warm = replace(cfg, updates=10, record_every=10, sample_every=10)
     for fn in (linclf_run, numpy_run, autograd_run):  # warm-up
         fn(data, warm, K)
@@ -168,16 +172,20 @@ def main(args, exp):
     what = {"a": "linclf's trainer: nn/rnn.py's BPTT by hand, nn/optim.py's Adam",
             "numpy": "numpy as students write it: one-hot columns, loops over t, Adam per parameter",
             "b": "torch ops on one-hot inputs, autograd, torch.optim.Adam",
-            "a-grad": "(a)'s gradients alone (rnn_gradients)", "a-adam": "(a)'s Adam steps alone"}
-    rows = [[f"({k})", what[k], f"{med[k]:.2f} s", f"{updates / med[k]:,.0f}",
+            "a-grad": "(a)'s gradients alone (rnn_gradients)", "a-adam": "(a)'s Adam steps alone",
+            "a-n16": f"(a) with --batch-size {BATCH}: {BATCH} sequences an update"}
+    chars = {k: updates * cfg.seq_length * (BATCH if k == "a-n16" else 1) / med[k] for k in variants}
+    rows = [[f"({k})", what[k], f"{med[k]:.2f} s", f"{updates / med[k]:,.0f}", f"{chars[k]:,.0f}",
              " ".join(f"{t:.2f}" for t in times[k]), f"{outs[k]:.4f}" if outs[k] is not None else ""]
             for k in variants]
     report = (f"# DD2424 A4's training speed: {updates:,} updates, m = {cfg.hidden}, τ = {cfg.seq_length}, K = {K} "
               f"(median of {repeats}, interleaved{', QUICK' if args.quick else ''})\n\n"
-              + markdown_table(["", "what runs", "median", "updates/s", "runs (s)", "smooth loss"], rows)
+              + markdown_table(["", "what runs", "median", "updates/s", "characters/s", "runs (s)", "smooth loss"],
+                               rows)
               + f"\n\n(a) is {med['numpy'] / med['a']:.2f}× faster than numpy and {med['b'] / med['a']:.2f}× faster "
               f"than autograd; its gradients take {med['a-grad'] / med['a']:.0%} of it, its Adam steps "
-              f"{med['a-adam'] / med['a']:.0%}.")
+              f"{med['a-adam'] / med['a']:.0%}. With {BATCH} sequences an update it reads "
+              f"{chars['a-n16'] / chars['a']:.1f}× as many characters a second.")
     exp.write({"updates": updates, "K": K, "times": times, "medians": med, "smooth_loss": outs}, report,
               device="cpu")
 

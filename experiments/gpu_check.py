@@ -27,9 +27,10 @@ it finished.
              graphs, (b) the autograd loop, (c) the DataLoader loop, (d) the 36-configuration
              grid batched and one run after another; peak GPU memory. Targets: (a') ≤ 1.0 s,
              (b) / (a') ≥ 3, sequential / batched grid ≥ 10. Then the RNN's 2,000 updates
-             (m = 100, τ = 25) with linclf's trainer and with the autograd loop of
-             experiments/bench_rnn.py, median of --repeats. A timed run that would end past
-             --budget-s is not started (results.json says so).
+             (m = 100, τ = 25) with linclf's trainer, with the autograd loop of
+             experiments/bench_rnn.py and with linclf's on 32 sequences an update, median of
+             --repeats. A timed run that would end past --budget-s is not started (results.json
+             says so).
 Exit status: 0 when every correctness check passed (tests, agreement, sync), 1 when one
 failed or a stage crashed (its traceback is in results.json), 2 without CUDA (unless --quick)
 or on a bad flag, 130 after Ctrl-C, 143 after SIGTERM. Without CUDA, --quick runs every stage on tiny data on
@@ -317,13 +318,15 @@ def timing_stage(args, raw, base, save):
 
 def rnn_timing(args, device):
     """DD2424 A4's RNN on the device: linclf's trainer and the autograd loop of bench_rnn.py, 2,000 updates
-    each (--quick: 30), median of --repeats after a 10-update warm-up, within the time budget."""
+    each (--quick: 30), and linclf's with mini-batches of 32 sequences (--batch-size 32), median of --repeats
+    after a 10-update warm-up, within the time budget."""
     updates = 30 if args.quick else 2000
     text = rnn_text(args)
     data, K = text.encode(device=device), len(text.chars)
     cfg = replace(rnn_config(args, device=device.type, updates=updates), hidden=100, record_every=updates,
                   sample_every=updates)
-    variants = {"linclf": bench_rnn.linclf_run, "autograd": bench_rnn.autograd_run}
+    variants = {"linclf": bench_rnn.linclf_run, "autograd": bench_rnn.autograd_run,
+                "linclf, 32 sequences an update": lambda d, c, k: bench_rnn.linclf_run(d, replace(c, batch_size=32), k)}
     result = {"updates": updates, "hidden": cfg.hidden, "seq_length": cfg.seq_length, "K": K}
     for name, fn in variants.items():
         fn(data, replace(cfg, updates=10, record_every=10, sample_every=10), K)

@@ -76,7 +76,7 @@ def test_bench_rnn_quick_times_every_variant_on_the_same_run(tmp_path):
     out = tmp_path / "bench_rnn"
     assert load_experiment("bench_rnn").main(["--quick", "--threads", "1", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
-    assert set(results["medians"]) == {"a", "numpy", "b", "a-grad", "a-adam"}
+    assert set(results["medians"]) == {"a", "numpy", "b", "a-grad", "a-adam", "a-n16"}
     assert all(m > 0 for m in results["medians"].values())
     # the same init, data order and update in float32: the three loops end at the same smooth loss, to the
     # rounding of 30 float32 updates (a relative 1e-6 per step of O(1) numbers; 1e-4 is far above it)
