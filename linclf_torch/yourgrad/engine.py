@@ -17,7 +17,6 @@
    overflowing: the gradients of that case are not judged, and a note says so and how to fix it.
 5. Name the mistakes of the failing gradients (the family's diagnose).
 """
-import copy
 import re
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -61,9 +60,10 @@ class Call:
 class Student:
     """Your function (and forward), called as a Call on one case."""
 
-    def __init__(self, fn, name, forward, explain):
+    def __init__(self, fn, name, forward, forward_roles, explain):
         self.fn, self.name, self.forward, self.explain = fn, name, forward, explain
         self.forward_name = getattr(forward, "__name__", "your forward")
+        self.forward_roles = forward_roles  # the arguments your forward takes: ("X", "net") but for the RNN's
 
     def call(self, p, c):
         """(your gradients {library key: float64 tensor}, your forward's P (n, K) or None) on p's case."""
@@ -71,7 +71,7 @@ class Student:
         args = as_arrays(p.arguments(roles, c.form.layout, c.variant), c.numpy)
         P = None
         if self.forward is not None and "net" in roles:
-            out = self.forwarded(p, args[roles.index("X")], args[roles.index("net")], c.form.forward is not None)
+            out = self.forwarded(p, c, c.form.forward is not None)
             P = probabilities_in(out, p, c.form.layout)
             if c.form.forward == "fp":
                 args[roles.index("fp")] = out if c.pick is None else out[c.pick]
@@ -84,16 +84,12 @@ class Student:
         out = invoke(self.fn, args, self.name, p.case, self.explain)
         return self.gradients(out, p, c.form), P
 
-    def forward_result(self, p, c):
-        """Your forward's result alone on p's case, with c's arguments."""
-        args = as_arrays(p.arguments(c.form.roles, c.form.layout, c.variant), c.numpy)
-        return self.forwarded(p, args[c.form.roles.index("X")], args[c.form.roles.index("net")], True)
-
-    def forwarded(self, p, X, net, needed):
-        """Your forward's result on copies of X and net. When the backward does not take it, a
-        forward that raises is dropped, not blamed."""
+    def forwarded(self, p, c, needed):
+        """Your forward's result on p's case, its arguments as c makes them (copies of its own). When
+        the backward does not take it, a forward that raises is dropped, not blamed."""
+        args = as_arrays(p.arguments(self.forward_roles, c.form.layout, c.variant), c.numpy)
         try:
-            out = invoke(self.forward, copy.deepcopy([X, net]), self.forward_name, p.case, self.explain)
+            out = invoke(self.forward, args, self.forward_name, p.case, self.explain)
         except YourFunctionError:
             if needed:
                 raise
@@ -125,11 +121,10 @@ def probabilities_in(out, p, layout):
     ref = p.probabilities()
     if ref is None or out is None:
         return None
-    if isinstance(out, dict):
-        named = [v for k, v in out.items() if str(k).replace("_", "").lower() in P_NAMES]
-        candidates = named + [v for v in out.values() if not any(v is x for x in named)]
-    else:
-        candidates = list(out) if isinstance(out, (list, tuple)) else [out]
+    parts = list(out) if isinstance(out, (list, tuple)) else [out]
+    dicts = [d for d in parts if isinstance(d, dict)]  # the result, or a dict in its tuple: its P first
+    named = [v for d in dicts for k, v in d.items() if str(k).replace("_", "").lower() in P_NAMES]
+    candidates = named + [v for d in dicts for v in d.values()] + [v for v in parts if not isinstance(v, dict)]
     for v in candidates:
         if not (isinstance(v, torch.Tensor) or hasattr(v, "__array_interface__")):
             continue
@@ -141,7 +136,7 @@ def probabilities_in(out, p, layout):
 
 
 def check_gradients(fn, model="linear", layout=None, loss="ce", *, forward=None, arrays="auto", seed=0, name=None,
-                    explain=None):
+                    explain=None, **options):
     """Run fn on every case of the family `model` and compare with the library's float64 gradients.
 
     layout: "dd2424" (X (d, n), Y one-hot (K, n)), "torch" (X (n, d), y (n,)), or None: whichever
@@ -150,6 +145,7 @@ def check_gradients(fn, model="linear", layout=None, loss="ce", *, forward=None,
     as a forward pass, if there is exactly one. arrays: "torch", "numpy", or "auto" (numpy arrays
     when fn's module imports numpy and not torch, else tensors, then arrays when fn fails on them).
     explain(exception) -> str or None: more words for a NameError (usercode.py, for notebooks).
+    options: the family's own (families/), e.g. loss_reduction="sum" for the RNN.
     Returns a Report: print it, or show it in a notebook; report.passed is the verdict. Raises
     YourFunctionError (one line) when fn fits no form, raises, or returns other than its gradients.
     """
@@ -157,9 +153,13 @@ def check_gradients(fn, model="linear", layout=None, loss="ce", *, forward=None,
         raise ValueError(f"model must be one of {MODELS}, layout one of {LAYOUTS} or None, loss one of "
                          f"{tuple(LOSSES)} and arrays one of {ARRAYS}; got {model!r}, {layout!r}, {loss!r}, {arrays!r}")
     family, name = FAMILIES[model], name or getattr(fn, "__name__", "your function")
+    if unknown := set(options) - set(getattr(family, "OPTIONS", ())):
+        raise ValueError(f"--model {model} takes no option {', '.join(sorted(unknown))}; its options: "
+                         f"{', '.join(getattr(family, 'OPTIONS', ())) or 'none'}")
     if arrays == "numpy" and find_spec("numpy") is None:
         raise YourFunctionError("numpy arrays were asked for, but numpy is not installed: pip install numpy")
-    forms = [f for f in family.FORMS if layout in (None, f.layout) and fits(fn, f)]
+    family_forms = family.forms(fn) if hasattr(family, "forms") else family.FORMS  # the RNN's: bound by name
+    forms = [f for f in family_forms if layout in (None, f.layout) and fits(fn, f)]
     if not forms:
         known = "; ".join(f.said() for f in family.FORMS if layout in (None, f.layout))
         raise YourFunctionError(f"{signature(fn, name)} fits no form the check knows for --model {model}: {known} "
@@ -176,13 +176,16 @@ def check_gradients(fn, model="linear", layout=None, loss="ce", *, forward=None,
         forms = without
     else:
         hint = ""
-    problems = [family.problem(case, loss, seed + i) for i, case in enumerate(family.CASES)]
-    student = Student(fn, name, forward, explain)
+    cases = family.cases(**options) if hasattr(family, "cases") else family.CASES
+    problems = [family.problem(case, loss, seed + i, **options) for i, case in enumerate(cases)]
+    roles = family.forward_roles(forward) if forward is not None and hasattr(family, "forward_roles") else ("X", "net")
+    student = Student(fn, name, forward, roles, explain)
     c, first = recognise(student, problems[0], forms, family, arrays, hint + suggestion(fn, name, model))
     runs = [first] + [student.call(p, c) for p in problems[1:]]
     given, Ps = [g for g, _ in runs], [P for _, P in runs]
     fitted = family.fit(problems[0], given[0]) if hasattr(family, "fit") else {}
-    report = Report(name, c.form.layout, loss if problems[0].probabilities() is not None else None,
+    said_loss = getattr(problems[0], "said_loss", loss.upper() if problems[0].probabilities() is not None else None)
+    report = Report(name, c.form.layout, said_loss,
                     arrays="numpy arrays" if c.numpy else "torch tensors", model=model,
                     form=c.said(problems[0].groups, student.forward_name),
                     cases=[p.case for p in problems], how=family.HOW, forward_name=student.forward_name)
@@ -240,7 +243,7 @@ def picks(student, p, c):
     if c.form.forward != "fp":
         return [None]
     try:
-        out = student.forward_result(p, c)
+        out = student.forwarded(p, c, True)
     except YourFunctionError:
         return [None]
     return [None, *range(len(out))] if isinstance(out, (list, tuple)) else [None]

@@ -105,7 +105,7 @@ def tables(report, by_case, width):
 def format_report(report, width):
     by_case = [[r for r in report.forward + report.results if r.case is case] for case in report.cases]
     failed = [i for i, rs in enumerate(by_case, start=1) if verdict(rs) == "FAIL"]
-    loss = f"loss {report.loss.upper()}, " if report.loss else ""
+    loss = f"loss {report.loss}, " if report.loss else ""
     recognised = f"Recognised as {report.form}."
     lines = [f"Your gradients: {report.function} (layout {report.layout}, {loss}{report.arrays}) against "
              f"linclf_torch's, float64.", recognised, MEASURE, ""]

@@ -6,7 +6,10 @@ A family module defines
     CASES       its cases; problem(case, loss, seed) -> a problem.Problem for one
     HOW         how to find a mistake the check does not know
     diagnose(report, problems, given, fitted, form)   names the mistakes of the failing gradients
-and may define fit(problem, given) -> {name: value} with said_fit(fitted) (the nuisance it fits on
+and may define OPTIONS (the names of check_gradients' keyword options it takes, passed to
+problem() and cases(**options)), forms(fn) (its forms for this function, e.g. bound by the
+parameters' names), forward_roles(forward) (the arguments of your forward, ("X", "net") by
+default), fit(problem, given) -> {name: value} with said_fit(fitted) (the nuisance it fits on
 the first case, e.g. {"eps": ε}) and variants(layout, hints) (the argument variants to try;
 by default the structures of `net`, structures.py). docs/development.md: adding a family.
 """

@@ -53,7 +53,7 @@ class LayerProblem(Problem):
     """One case of the layer: G, S (n, m) and their batch statistics, float64, from `seed`."""
     keys = ("S",)
 
-    def __init__(self, case, loss, seed):
+    def __init__(self, case, loss, seed, **options):
         super().__init__(case)
         g, (m,) = torch.Generator().manual_seed(seed), case.sizes
         scale = torch.logspace(-2, 0, m, dtype=torch.float64) if case.spread else 1.0   # std per unit

@@ -52,7 +52,7 @@ class NetworkProblem(Problem):
     case's parameters: W_l ~ N(0, 2/in) (He), b_l ~ N(0, 0.1²) (not 0: zeros hide a bug),
     γ_l ~ U(0.5, 1.5) and β_l ~ N(0, 0.1²) (not 1 and 0: those hide a missing G ⊙ γ)."""
 
-    def __init__(self, case, loss, seed):
+    def __init__(self, case, loss, seed, **options):
         super().__init__(case)
         self.loss, g, f64 = loss, torch.Generator().manual_seed(seed), torch.float64
         d, *hidden = case.sizes

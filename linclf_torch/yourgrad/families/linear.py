@@ -74,7 +74,7 @@ class ClassifierProblem(Problem):
         return self.model.gradients(self.X, self.y)
 
 
-def problem(case, loss, seed):
+def problem(case, loss, seed, **options):
     """The case's data and a LinearClassifier holding its parameters, float64, from `seed`."""
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(case.n, case.d, generator=g, dtype=torch.float64)          # (n, d)

@@ -40,7 +40,7 @@ CASES = (
 )
 
 
-def problem(case, loss, seed):
+def problem(case, loss, seed, **options):
     """MLPClassifier(d, (m,), K) with the case's W1, b1, W2, b2 set directly (its own init draws
     from a generator of its own, so that its init options leave the cases alone)."""
     g, f64 = torch.Generator().manual_seed(seed), torch.float64
