@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from linclf_torch.cli.experiment import script
 from linclf_torch.data.text import load_text
+from linclf_torch.errors import LinclfError
 from linclf_torch.figures.loss_curve import smooth_loss_figure
 from linclf_torch.figures.tables import markdown_table
 from linclf_torch.nn.gradcheck import max_rel_error, norm_rel_error, numerical_gradient
@@ -84,6 +85,9 @@ def loss_at(history, update):
 def main(args, exp):
     text = load_text(args.text, args.data_dir)
     name = "tiny Shakespeare" if args.text == "tinyshakespeare" else text.path.rsplit("/", 1)[-1]
+    if len(text.text) < 26:
+        raise LinclfError(f"--text {args.text} has {len(text.text)} characters; the gradient check and the training "
+                          "read chunks of τ + 1 = 26: use a longer text")
     print(f"{text.path}: {len(text.text):,} characters, K = {len(text.chars)}")
     print("1. gradient check, m = 10, τ = 25, float64")
     check_rows = gradient_check(text, args.seed)

@@ -179,3 +179,13 @@ def test_a4_rnn(folder, tmp_path, monkeypatch):
     assert training["status"] == "completed" and training["updates_completed"] == 500
     assert [s["update"] for s in training["samples"]] == [250, 500] and len(training["best_sample"]) == 1000
     assert (out / "run" / "model.pt").is_file() and "| 1,000 | – | 3.381 |" in report
+
+
+def test_a4_rnn_refuses_a_short_text(folder, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "short.txt").write_text("to be or not")
+    argv = ["--text", str(tmp_path / "short.txt"), "--quick", "--no-progress", "--out", str(tmp_path / "out")]
+    assert script("a4_rnn").main(argv) == 2
+    assert capsys.readouterr().err == ("error: --text " + str(tmp_path / "short.txt") + " has 12 characters; the "
+                                       "gradient check and the training read chunks of τ + 1 = 26: use a longer text\n")
+    assert not (tmp_path / "out").exists()
