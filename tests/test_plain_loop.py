@@ -28,3 +28,24 @@ def test_bad_data_is_one_line(tmp_path):
     with pytest.raises(SystemExit) as e:
         load_experiment("plain_loop").main(["--data-dir", str(tmp_path / "notes.txt")])
     assert str(e.value.code).startswith("error: ") and "\n" not in str(e.value.code)
+
+
+def test_the_plain_rnn_loop_gives_the_smooth_loss_of_train_rnn(tmp_path, capsys):
+    """experiments/plain_rnn.py against training/rnn_loop.py with the same seed and settings (m = 100, τ = 25,
+    Adam η 0.001): the same float operations in the same order, so the same smooth loss to the last digit,
+    across a pass over the text (1,001 characters: 40 updates a pass)."""
+    import torch
+
+    from linclf_torch.data.text import load_text
+    from linclf_torch.training.rnn_config import RNNConfig
+    from linclf_torch.training.rnn_loop import RNNState, train_rnn
+    path = tmp_path / "text.txt"
+    path.write_text(("the quick brown fox jumps over the lazy dog " * 23)[:1001])
+    load_experiment("plain_rnn").main(["--text", str(path), "--updates", "90"])
+    lines = capsys.readouterr().out.splitlines()
+    text = load_text(path)
+    assert lines[0] == f"update {90:6d}  smooth loss {lines[0].split()[-1]}" and len(lines) == 2
+    assert len(lines[1]) == 200 and set(lines[1]) <= set(text.chars)
+    cfg = RNNConfig(text=str(path), updates=90, record_every=90, sample_every=90, sample_length=0, device="cpu")
+    state = train_rnn(text.encode(), cfg, RNNState.start(len(text.chars), cfg, torch.device("cpu")), progress=False)
+    assert lines[0].split()[-1] == f"{state.history[-1]['smooth_loss']:.4f}"
