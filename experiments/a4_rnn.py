@@ -97,7 +97,7 @@ def main(args, exp):
     cfg = RNNConfig(text=args.text, hidden=16 if args.quick else 100, updates=updates, seed=args.seed,
                     record_every=50 if args.quick else 100, sample_every=250 if args.quick else 10000,
                     device=args.device)
-    with RunFolder(f"{args.out}/run", overwrite=args.overwrite) as folder:
+    with RunFolder(f"{args.out}/run", overwrite=args.overwrite, command="python experiments/a4_rnn.py") as folder:
         results, _ = run_rnn(cfg, text, folder, progress=not args.no_progress)
     history = results["history"]
     marks = sorted({*TEXT_RUN, 10000, 20000, 50000, updates} & {r["update"] for r in history} | {1, 1000, 4000})

@@ -212,6 +212,8 @@ def test_resume_refusals(tmp_path, text, capsys):
         assert main(["rnn", "--resume", str(out), *argv]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and words in err, err
+    assert main(["rnn", "--resume", str(tmp_path / "nowhere")]) == 2
+    assert "is not a folder; pass the --out folder of an earlier `linclf rnn`" in capsys.readouterr().err
     other = bad_file(tmp_path, "other.txt", text.read_bytes().replace(b"fox", b"cat"))
     assert main(["rnn", "--resume", str(out), "--updates", "60", "--text", str(other)]) == 2
     assert "trained on another text" in capsys.readouterr().err

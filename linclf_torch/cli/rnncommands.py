@@ -22,7 +22,8 @@ from .rnnflags import rnn_given
 
 def rnn_command(args, cfg):
     if args.resume is None:  # created and locked before the text loads; removed again if nothing is written
-        folder = RunFolder(args.out or Path("runs") / time.strftime("rnn-%Y%m%d-%H%M%S"), overwrite=args.overwrite)
+        folder = RunFolder(args.out or Path("runs") / time.strftime("rnn-%Y%m%d-%H%M%S"), overwrite=args.overwrite,
+                           command="linclf rnn")
         folder.open()
         checkpoint, threads = None, args.threads
     else:

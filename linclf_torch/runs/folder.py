@@ -27,9 +27,10 @@ OUTPUTS = ("results.json", "model.pt", "curves.png", "accuracy.png", "eta.png", 
 
 
 class RunFolder:
-    def __init__(self, path, *, overwrite=False, resuming=False):
+    def __init__(self, path, *, overwrite=False, resuming=False, command="linclf train"):
         self.path = Path(path)
         self.overwrite, self.resuming = overwrite, resuming
+        self.command = command   # the command that writes such folders, as messages name it
         self.written = resuming  # whether model.pt and results.json are this run's
         self._created = []       # folders open() made, deepest first
         self._lock = None        # the locked file descriptor of the folder
@@ -37,13 +38,13 @@ class RunFolder:
     def open(self):
         if self.resuming and not self.path.is_dir():
             raise LinclfError(f"--resume {self.path} is not a folder; "
-                              "pass the --out folder of an earlier `linclf train`")
+                              f"pass the --out folder of an earlier `{self.command}`")
         if not self.resuming:
             check_out_dir(self.path, self.overwrite)
         missing = [p for p in (self.path, *self.path.parents) if not p.exists()]
         self.path.mkdir(parents=True, exist_ok=True)
         self._created = missing
-        self._lock = lock_folder(self.path)
+        self._lock = lock_folder(self.path, self.command)
         return self
 
     def __enter__(self):
@@ -95,7 +96,7 @@ class RunFolder:
             save_figure(self.path / f"{name}.png", fig)
 
 
-def lock_folder(path):
+def lock_folder(path, command="linclf train"):
     """An exclusive lock on the folder (flock on its descriptor), or a LinclfError if another
     process holds it. The kernel releases it when the process ends, however it ends, so a
     crashed run never leaves a folder locked. Where folders cannot be locked (a file system
@@ -110,7 +111,7 @@ def lock_folder(path):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise LinclfError(f"{path} is in use by another running `linclf train`: wait for it to finish, "
+        raise LinclfError(f"{path} is in use by another running `{command}`: wait for it to finish, "
                           "or choose another --out") from None
     except OSError:
         return fd  # no locks on this file system

@@ -135,7 +135,7 @@ def open_resumed(folder_path, flags, threads):
     flags: the RNNConfig fields given on the command line; only updates or epochs (the new
     total) and device may change. threads: --threads as given (resume keeps the run's).
     """
-    folder = RunFolder(folder_path, resuming=True)
+    folder = RunFolder(folder_path, resuming=True, command="linclf rnn")
     folder.open()
     try:
         if not (folder.path / "model.pt").exists():
