@@ -13,6 +13,7 @@ from ..errors import LinclfError, Terminated
 from ..nn import accuracy
 from ..runs.checkpoint import load_checkpoint, predict_test, prepare_test
 from ..runs.folder import RunFolder, written
+from ..runs.results import training_time
 from ..runs.resume import recorded_source, resume_config, resume_threads
 from ..runs.run import Interrupted, run
 from ..threads import set_threads, threads_in_words
@@ -83,15 +84,6 @@ def train_command(args, configs):
           f"{threads_in_words(results['env']['threads'])})")
     print(f"wrote {out}/: {', '.join(written(out))}")
     return 0
-
-
-def training_time(results, checkpoint):
-    """"12.3 s", or for a resumed run "12.3 s this session, 40.1 s in all": wall_time_s adds up
-    the training of every session, the progress output counts this one's."""
-    total = results["wall_time_s"]
-    if checkpoint is None:
-        return f"{total:.1f} s"
-    return f"{total - checkpoint['train_state']['wall_time_s']:.1f} s this session, {total:.1f} s in all"
 
 
 def grid_command(args, configs):

@@ -14,6 +14,7 @@ from ..data.prepare import resolve_device
 from ..data.text import load_text
 from ..errors import Terminated
 from ..runs.folder import RunFolder, written
+from ..runs.results import training_time
 from ..runs.rnn_checkpoint import read_rnn_checkpoint, sample_text
 from ..runs.rnn_run import open_resumed, run_rnn
 from ..threads import set_threads, threads_in_words
@@ -53,7 +54,7 @@ def rnn_command(args, cfg):
         return 3
     best = results["best"]
     print(f"smooth loss {results['history'][-1]['smooth_loss']:.4f} after {results['updates_completed']} updates, "
-          f"best {best['smooth_loss']:.4f} at update {best['update']} ({results['wall_time_s']:.1f} s on "
+          f"best {best['smooth_loss']:.4f} at update {best['update']} ({training_time(results, checkpoint)} on "
           f"{results['env']['device_name']}, {threads_in_words(results['env']['threads'])})")
     print(f"wrote {out}/: {', '.join(written(out))}")
     return 0

@@ -46,3 +46,12 @@ def env_info(device):
 def write_results(folder, results, env):
     """folder/results.json: the results and, under "env", env_info's record."""
     save_json(Path(folder) / "results.json", {**results, "env": env})
+
+
+def training_time(results, checkpoint):
+    """"12.3 s", or for a resumed run "12.3 s this session, 40.1 s in all": wall_time_s adds up
+    the training of every session, the progress output counts this one's."""
+    total = results["wall_time_s"]
+    if checkpoint is None:
+        return f"{total:.1f} s"
+    return f"{total - checkpoint['train_state']['wall_time_s']:.1f} s this session, {total:.1f} s in all"
