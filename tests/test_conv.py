@@ -179,3 +179,16 @@ def test_course_layout_mx_and_filters_against_conv2d(f, gen):
     assert torch.equal(filters_from_course(torch.from_numpy(Fs_flat)), filters_from_course(Fs))
     assert torch.equal(filters_to_course(filters_from_course(Fs)), Fs)
     assert np.array_equal(filters_to_course(filters_from_course(Fs), flat=True).numpy(), Fs_flat)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("bias,lam,eps", [(False, 0.0, 0.0), (True, 0.1, 0.1)])
+def test_convnet_gradients_on_cuda_equal_the_cpus(bias, lam, eps, gen):
+    """The same float64 model on both devices: the same sums in other orders, within 1e-12."""
+    X, y, model = problem(7, 32, 4, 5, 6, 10, gen, conv_bias=bias, lam=lam, label_smoothing=eps)
+    on_cpu = model.gradients(X, y)
+    model.params = {k: v.cuda() for k, v in model.params.items()}
+    on_cuda = model.gradients(X.cuda(), y.cuda())
+    for name, g in on_cpu.items():
+        assert on_cuda[name].device.type == "cuda"
+        assert_close(name, on_cuda[name].cpu(), g, tol=1e-12)

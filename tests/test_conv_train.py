@@ -134,3 +134,25 @@ def test_stacked_conv_grid_equals_each_configuration_alone(pickles, extra):
             assert mb.params[name] == pytest.approx(ma.params[name], rel=1e-10, abs=1e-12), name
         for rb, ra in zip(b["history"], a["history"]):
             assert rb["train_cost"] == pytest.approx(ra["train_cost"], rel=1e-10)
+
+
+@pytest.mark.cuda
+def test_conv_training_on_cuda_follows_the_cpu(pickles):
+    """A growing-cycle ConvNet run with bias and smoothing on both devices, float64: every record
+    and every weight within 1e-9 (gpu_check's tolerance)."""
+    cfg = TrainConfig(model="conv", filter_size=8, filters=3, hidden=(6,), conv_bias=True, label_smoothing=0.1,
+                      lam=0.01, eta_cycle=f"cyclic:{LO}:{HI}:{NS}", cycles=2, cycle_growth=2, batch_size=10,
+                      dtype="float64")
+    runs = {}
+    for device in ("cpu", "cuda"):
+        data = load_data(pickles, device=device, dtype=torch.float64, verify=False, cache_dir=None)
+        model = train_module.build_model(replace(cfg, device=device), data.X_train.shape[1], 10, device)
+        history = train_module.train(model, data, replace(cfg, device=device), progress=False)
+        runs[device] = history, {k: v.cpu() for k, v in model.params.items()}
+    (h_cpu, p_cpu), (h_cuda, p_cuda) = runs["cpu"], runs["cuda"]
+    assert [r["step"] for r in h_cpu] == [r["step"] for r in h_cuda] and len(h_cpu) == 24
+    for a, b in zip(h_cpu, h_cuda):
+        for k in a:
+            assert abs(a[k] - b[k]) <= 1e-9 * max(abs(a[k]), 1), (a["step"], k, a[k], b[k])
+    for k in p_cpu:
+        assert torch.allclose(p_cpu[k], p_cuda[k], rtol=0, atol=1e-9), k
