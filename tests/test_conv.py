@@ -14,14 +14,9 @@ import torch.nn.functional as F
 
 from conftest import GRADIENT_TABLE
 from helpers import assert_close
+from linclf_torch.courselayout import course_patch_matrix, filters_from_course, filters_to_course, images_from_columns
 from linclf_torch.nn.conv import conv_backward, conv_forward, patchify
 from linclf_torch.nn.convnet import ConvNet
-from linclf_torch.nn.courselayout import (
-    course_patch_matrix,
-    filters_from_course,
-    filters_to_course,
-    images_from_columns,
-)
 from linclf_torch.nn.gradcheck import check_model_gradients
 from linclf_torch.nn.losses import smoothed_ce_backward, smoothed_ce_forward, smoothed_targets
 

@@ -1,4 +1,6 @@
-"""The course's column layout of the ConvNet (DD2424 Assignment 3, 2025/26) and the library's.
+"""The course's column layout of the ConvNet (DD2424 Assignment 3, 2025/26) and the library's:
+an adapter for the edge where students' code meets the library (the gradient checker), kept
+out of nn/, whose layout is the library's. Tensor methods only: no import, not even of torch.
 
 The course keeps images in columns and orders a patch's pixels channel last:
     X (3072, n)          a column is a CIFAR-10 row: red 32 × 32 row by row, then green, blue
@@ -8,14 +10,13 @@ The course keeps images in columns and orders a patch's pixels channel last:
     Fs (f, f, 3, nf)     the filters; Fs_flat = Fs.reshape((f·f·3, nf), order='C')
     conv_flat (n_p·nf, n)  the conv outputs (n_p, nf, n) flattened in C order
 The library keeps images in rows, X (n, 3072), the same 3072 numbers per image, viewed as
-(n, 3, 32, 32); a patch's pixels channel first (conv.py), filters F (nf, 3, f, f). Only the order
+(n, 3, 32, 32); a patch's pixels channel first (nn/conv.py), filters F (nf, 3, f, f). Only the order
 inside a patch differs, so converting is a transpose and a permutation, never arithmetic; the
 flattened conv outputs are in the same order (patch-major) in both, and W1 (nh, n_p·nf) too.
-Tests build MX the course's way and check it against these and against F.conv2d.
+tests/test_conv.py builds MX the course's way (its loops) and checks it against these and
+against F.conv2d.
 """
 import math
-
-from .conv import patchify
 
 
 def images_from_columns(X):
@@ -30,13 +31,15 @@ def course_patch_matrix(X, f):
     """The course's MX (n_p, f·f·3, n) of X (3·s·s, n): patches row by row, inside a patch the
     order (row, column, channel), as students build it."""
     images = images_from_columns(X)                             # (n, 3, s, s)
-    n, n_p = images.shape[0], (images.shape[2] // f) ** 2
-    P = patchify(images, f).view(n, n_p, 3, f, f)                # (n, n_p, 3, f, f)
-    return P.permute(1, 3, 4, 2, 0).reshape(n_p, f * f * 3, n)   # (n_p, f·f·3, n)
+    n, s = images.shape[0], images.shape[2]
+    tiles = images.reshape(n, 3, s // f, f, s // f, f)           # (n, channel, r, row, c, column)
+    P = tiles.permute(2, 4, 3, 5, 1, 0)                          # (r, c, row, column, channel, n)
+    return P.reshape((s // f) ** 2, f * f * 3, n)                # (n_p, f·f·3, n)
 
 
 def filters_from_course(Fs):
-    """The course's filters, (f, f, 3, nf) or flattened Fs_flat (f·f·3, nf), as the library's F (nf, 3, f, f)."""
+    """The course's filters, (f, f, 3, nf) or flattened Fs_flat (f·f·3, nf), as the library's F
+    (nf, 3, f, f), nn/conv.py's and conv2d's layout."""
     if Fs.dim() == 2:
         f = math.isqrt(Fs.shape[0] // 3)
         Fs = Fs.reshape(f, f, 3, Fs.shape[1])  # (f, f, 3, nf): C order, as Fs_flat was made
