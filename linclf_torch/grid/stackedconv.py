@@ -29,7 +29,7 @@ class StackedConvNet(StackedClassifier):
             return torch.cat([self.forward(X[i:i + CHUNK])[0] for i in range(0, len(X), CHUNK)], dim=1), None, {}
         p, n = self.params, X.shape[0]
         G, nf = p["F"].shape[:2]
-        P = patchify(X.view(n, 3, self.side, self.side), self.f).flatten(0, 1)  # (n·n_p, 3·f·f), shared
+        P = patchify(X.reshape(n, 3, self.side, self.side), self.f).flatten(0, 1)  # (n·n_p, 3·f·f), shared
         C = (P @ p["F"].reshape(G * nf, -1).T).view(n, -1, G, nf).permute(2, 0, 1, 3)  # (G, n, n_p, nf), a view
         if "bF" in p:
             C = C + p["bF"].view(G, 1, 1, nf)                                  # (G, n, n_p, nf)

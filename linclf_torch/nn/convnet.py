@@ -65,7 +65,7 @@ class ConvNet(Classifier):
     def forward(self, X):
         """Scores of the batch X (n, 3·s·s) and the caches backward needs."""
         p, n = self.params, X.shape[0]
-        P = patchify(X.view(n, 3, self.side, self.side), self.f)       # (n, n_p, 3·f·f)
+        P = patchify(X.reshape(n, 3, self.side, self.side), self.f)    # (n, n_p, 3·f·f)
         C, conv_cache = conv_forward(P, p["F"], p.get("bF"))          # (n, n_p, nf)
         H, relu0 = relu_forward(C)                                     # (n, n_p, nf)
         a1, fc1 = linear_forward(H.view(n, -1), p["W1"], p["b1"])      # (n, nh)
