@@ -55,8 +55,9 @@ class ConvNet(Classifier):
         self.f, self.side, self.label_smoothing = f, s, label_smoothing
         n_p = (s // f) ** 2
         F, _ = init_layer(3 * f * f, nf, "he", generator)                   # (nf, 3·f·f)
-        weights = {"F": F.view(nf, 3, f, f), "bF": torch.zeros(nf, dtype=torch.float64)} if conv_bias \
-            else {"F": F.view(nf, 3, f, f)}
+        weights = {"F": F.view(nf, 3, f, f)}                                # (nf, 3, f, f)
+        if conv_bias:
+            weights["bF"] = torch.zeros(nf, dtype=torch.float64)            # (nf,)
         for l, (n_in, n_out) in enumerate([(n_p * nf, nh), (nh, K)], start=1):
             weights[f"W{l}"], weights[f"b{l}"] = init_layer(n_in, n_out, "he", generator)  # (out, in), (out,)
         self.params = {k: v.to(device=device, dtype=dtype) for k, v in weights.items()}
