@@ -83,8 +83,14 @@ def add_run_flags(p, command):
     flag("classes", "keep these classes, labelled 0..K−1 in this order", nargs="+")
     flag("image_size", "resize the images to this many pixels per side", type=int)
     flag("normalize", "standardize per pixel or per channel", NORMALIZE)
-    flag("model", "the classifier", MODELS)
-    flag("hidden", "hidden layer sizes of the MLP, e.g. 128 32", nargs="+", type=int)
+    flag("model", "the classifier; conv: DD2424 A3's patchify ConvNet (--filter-size, --filters, --hidden)", MODELS)
+    flag("hidden", "hidden layer sizes of the MLP, e.g. 128 32; the ConvNet's one, nh, e.g. 50", nargs="+", type=int)
+    flag("filter_size", "the ConvNet's filters are F × F × 3, applied with stride F (F divides the image side)",
+         type=int, metavar="F")
+    flag("filters", "the ConvNet's number of filters nf", type=int, metavar="NF")
+    flag("conv_bias", "the ConvNet's filters have a bias each", action="store_true")
+    flag("label_smoothing", "ε: cross-entropy against 1 − ε on the true class and ε/(K − 1) on the others",
+         type=float, metavar="EPS")
     flag("init", "the MLP's init: torch (nn.Linear's), dd2424 (N(0, 1/in), b = 0), he (N(0, 2/in), b = 0) "
          "or normal:SIGMA (N(0, σ²), b = 0)")
     flag("batchnorm", "batch-normalise every hidden layer of the MLP before its ReLU", action="store_true")
@@ -100,6 +106,8 @@ def add_run_flags(p, command):
          type=int)
     flag("cycles", "with --eta cyclic:…: train exactly 2·N·N_S update steps (instead of --epochs)", type=int,
          metavar="N")
+    flag("cycle_growth", "with --eta cyclic:…: each cycle this many times as long as the one before (cycle i: "
+         "N_S·G^(i−1) steps up, as many down)", type=int, metavar="G")
     flag("records_per_cycle", "with --eta cyclic:…: record the metrics this many times a cycle; 0: only at the end",
          type=int, metavar="N")
     flag("decay", "none, step:EVERY:FACTOR or plateau[:PATIENCE:FACTOR]")
@@ -119,7 +127,8 @@ def config_from(args):
 
 
 def parser():
-    top = Parser(prog="linclf", description="Linear and MLP classifiers on CIFAR-10 with hand-written backprop.")
+    top = Parser(prog="linclf", description="Linear, MLP and ConvNet classifiers on CIFAR-10 with hand-written "
+                 "backprop.")
     top.add_argument("--version", action="version", version=f"linclf_torch {__version__}")
     sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
 

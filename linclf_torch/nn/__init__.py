@@ -5,16 +5,21 @@ Read in this order:
     losses.py      softmax + cross-entropy, sigmoid + multiple BCE, L2: conventions, pairs
     models.py      the model contract, LinearClassifier (its gradient written out), accuracy
     mlp.py         MLPClassifier: k layers, optional batch norm (backprop through layers.py)
+    conv.py        the patchify convolution (DD2424 A3, 2025/26): patches and its forward/backward pair
+    convnet.py     ConvNet: patchify conv, ReLU, two layers (backprop through conv.py, layers.py)
     optim.py       SGD with momentum and weight decay, torch.optim.SGD's rule
     schedules.py   learning-rate schedules
     gradcheck.py   centered differences and relative errors
-Every function describes one model: X (n, d), W (K, d), b (K,), scores (n, K).
+Every function describes one model: X (n, d), W (K, d), b (K,), scores (n, K); the ConvNet
+reads a row of X as an image (3, 32, 32).
 This package imports torch and the standard library only, so it reads (and runs) alone.
 Checking a student's own gradient builds on it in linclf_torch/yourgrad/.
 """
+from .convnet import ConvNet
 from .gradcheck import check_model_gradients, gradient_errors
 from .mlp import MLPClassifier
 from .models import LinearClassifier, accuracy
 from .optim import SGD
 
-__all__ = ["LinearClassifier", "MLPClassifier", "SGD", "accuracy", "check_model_gradients", "gradient_errors"]
+__all__ = ["ConvNet", "LinearClassifier", "MLPClassifier", "SGD", "accuracy", "check_model_gradients",
+           "gradient_errors"]
