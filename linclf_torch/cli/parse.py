@@ -31,7 +31,7 @@ from ..yourgrad.usercode import parse_spec
 from .exits import exit_codes
 
 D = TrainConfig()
-MODELS_CHECKED = ("linear", "two-layer", "batchnorm", "k-layer-bn")  # yourgrad/families/, kept here: no torch
+MODELS_CHECKED = ("linear", "two-layer", "batchnorm", "k-layer-bn", "conv")  # yourgrad/families/, kept here: no torch
 
 
 class Parser(argparse.ArgumentParser):
@@ -158,7 +158,8 @@ def parser():
     c.add_argument("--model", choices=MODELS_CHECKED, default=None,
                    help="linear: Assignment 1's classifier; two-layer: Assignment 2's d → m → K network with ReLU; "
                    "batchnorm: Assignment 3's BatchNormBackPass(G, S, mu, v) alone; k-layer-bn: Assignment 3's network "
-                   "with batch norm (default: two-layer with --forward, else linear)")
+                   "with batch norm; conv: Assignment 3's (2025/26) patchify ConvNet (default: two-layer with "
+                   "--forward, else linear)")
     c.add_argument("--layout", choices=("dd2424", "torch"), default=None,
                    help="dd2424: X (d, n), Y one-hot (K, n), one image per column; torch: X (n, d), y (n,) labels "
                    "(default: whichever your function runs with, dd2424 tried first)")
@@ -172,6 +173,11 @@ def parser():
                    "when it fails on tensors and works on arrays, else tensors. It may return either (default: auto)")
     c.add_argument("--numpy", dest="arrays", action="store_const", const="numpy", help="the same as --arrays numpy")
     c.add_argument("--seed", type=int, default=0, help="the cases' random data (default: 0)")
+    c.add_argument("--conv-bias", action="store_true", default=None, help="--model conv: the filters have a bias "
+                   "each, net's 'bf' (nf, 1) (default: none, as in many students' networks)")
+    c.add_argument("--label-smoothing", type=float, metavar="EPS", default=None, help="--model conv: the loss "
+                   "against 1 − ε on the true class and ε/(K − 1) on the others; your function is given the smoothed "
+                   "Y, or the one-hot Y and ε when it takes eps last (default: none)")
     return top
 
 
@@ -185,6 +191,12 @@ def validate(args):
     if args.command == "evaluate":
         return None
     if args.command == "gradcheck":
+        conv = [f"--{k.replace('_', '-')}" for k in ("conv_bias", "label_smoothing") if getattr(args, k) is not None]
+        if conv and args.model != "conv":
+            raise LinclfError(f"{' and '.join(conv)}: for --model conv only (got --model {args.model})")
+        if args.label_smoothing is not None and not (0 <= args.label_smoothing < 1 and args.loss == "ce"):
+            raise LinclfError(f"--label-smoothing is ε in [0, 1), with --loss ce (got {args.label_smoothing}, "
+                              f"--loss {args.loss})")
         return parse_spec(args.function)
     if args.command == "train" and args.resume is not None:
         if args.out is not None:

@@ -13,6 +13,7 @@ default), fit(problem, given) -> {name: value} with said_fit(fitted) (the nuisan
 the first case, e.g. {"eps": ε}) and variants(layout, hints) (the argument variants to try;
 by default the structures of `net`, structures.py). docs/development.md: adding a family.
 """
-from . import batchnorm, k_layer_bn, linear, two_layer
+from . import batchnorm, conv, k_layer_bn, linear, two_layer
 
-FAMILIES = {"linear": linear, "two-layer": two_layer, "batchnorm": batchnorm, "k-layer-bn": k_layer_bn}
+FAMILIES = {"linear": linear, "two-layer": two_layer, "batchnorm": batchnorm, "k-layer-bn": k_layer_bn,
+            "conv": conv}
