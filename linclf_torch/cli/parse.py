@@ -193,7 +193,8 @@ def validate(args):
     if args.command == "gradcheck":
         conv = [f"--{k.replace('_', '-')}" for k in ("conv_bias", "label_smoothing") if getattr(args, k) is not None]
         if conv and args.model != "conv":
-            raise LinclfError(f"{' and '.join(conv)}: for --model conv only (got --model {args.model})")
+            raise LinclfError(f"{' and '.join(conv)}: for --model conv only "
+                              f"({f'got --model {args.model}' if args.model else 'add --model conv'})")
         if args.label_smoothing is not None and not (0 <= args.label_smoothing < 1 and args.loss == "ce"):
             raise LinclfError(f"--label-smoothing is ε in [0, 1), with --loss ce (got {args.label_smoothing}, "
                               f"--loss {args.loss})")

@@ -67,10 +67,10 @@ class ConvCase:
 
 
 CASES = (
-    ConvCase("f=4 nf=2 nh=10 n=3 λ=0 (the text's check)", 3, 0.0),
+    ConvCase("f=4 nf=2 nh=10 n=3 λ=0 (the text's)", 3, 0.0),
     ConvCase("f=4 nf=2 nh=10 n=5 λ=0.1", 5, 0.1),
-    ConvCase("f=4 nf=2 nh=10 n=1 λ=0.1 (one image)", 1, 0.1),
-    ConvCase("f=4 nf=10 nh=50 n=100 λ=0.003 (the baseline's)", 100, 0.003, nf=10, nh=50),
+    ConvCase("f=8 nf=3 nh=6 n=4 λ=0.1", 4, 0.1, f=8, nf=3, nh=6),
+    ConvCase("f=4 nf=10 nh=50 n=100 λ=0.003", 100, 0.003, nf=10, nh=50),
 )
 
 
