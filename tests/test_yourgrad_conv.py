@@ -13,6 +13,7 @@ from linclf_torch.cli.parse import main
 from linclf_torch.nn.losses import one_hot
 from linclf_torch.yourgrad.engine import YourFunctionError, check_gradients
 from linclf_torch.yourgrad.families.conv import CASES, ConvProblem, Variant
+from linclf_torch.yourgrad.mistakes import mistake_sentence
 from linclf_torch.yourgrad.usercode import load_function
 
 STUDENTS = ROOT / "tests" / "students"
@@ -41,8 +42,7 @@ def failing(report):
 
 
 def said(report):
-    """{gradient: the sentence naming its mistakes} of the failing gradients, one sentence each."""
-    from linclf_torch.yourgrad.mistakes import mistake_sentence
+    """{gradient: the sentences naming its mistakes} of the failing gradients."""
     found = {}
     for r in report.results:
         if r.status == "FAIL":
@@ -94,6 +94,8 @@ RIGHT = [
     ("conv_torch_rows.py:conv_gradients", {}, "f(X, y, net, lam, eps) -> grads like net, net = {'F': F, 'W': [W1, "
      "W2], 'b': [b1, b2]}; X as images (n, 3, 32, 32); the filters as (nf, 3, f, f)", "torch tensors"),
     ("conv_torch_rows.py:conv_gradients", {"conv_bias": True, "label_smoothing": 0.2}, "'bf': bf}", "torch tensors"),
+    ("conv_torch_flat.py:conv_net_grads", {}, "f(X, y, net, lam) -> grads like net, net = {'F': F, 'W': [W1, W2], "
+     "'b': [b1, b2]}; the filters flattened, (nf, 3·f·f)", "torch tensors"),
     ("conv_mistakes.py:right", {"conv_bias": False}, "f(X, Y, net, lam) -> grads like net", "numpy arrays"),
     ("conv_mistakes.py:smooths_right", {"label_smoothing": 0.1}, "f(X, Y, net, lam, eps) -> grads like net, Y one-hot",
      "numpy arrays"),
