@@ -3,7 +3,7 @@
 Question: on the same data, configuration and device, how long does exercise 3's training take
 (f = 4, nf = 10, nh = 50, λ = 0.003, batch 100, η cyclic 1e-5 → 1e-1, 49,000 training and
 1,000 validation images; loss, cost and accuracy on both sets 10 times a cycle, linclf's default)
-  (a) with linclf's trainer (nn/convnet.py: patches built per batch by reshape/permute, the
+  (a) with linclf's trainer (nn/convnet.py: patches built per batch by one gather, the
       convolution one product, every gradient by hand, η_t set before every update);
   (b) with the loop a PyTorch user writes: F.conv2d(stride=f), F.relu, F.linear,
       F.cross_entropy(label_smoothing=ε·K/(K − 1), the course's smoothing; ε = 0 here) plus
@@ -43,7 +43,7 @@ from linclf_torch.cli.experiment import script
 from linclf_torch.data.prepare import prepare, resolve_device
 from linclf_torch.figures.tables import markdown_table, pct
 from linclf_torch.nn import accuracy
-from linclf_torch.nn.conv import conv_forward, patchify
+from linclf_torch.nn.conv import conv_forward, patch_order, patchify
 from linclf_torch.nn.convnet import CHUNK
 from linclf_torch.threads import set_threads
 from linclf_torch.training.config import TrainConfig
@@ -118,20 +118,21 @@ def floor_run(cfg, data):
 
 def patches_run(cfg, data):
     """(p): patchify alone, on every batch of (a)'s steps and on every image (a) evaluates."""
-    X, B, f = data.X_train, cfg.batch_size, cfg.filter_size
+    X, B, order = data.X_train, cfg.batch_size, patch_order(32, cfg.filter_size, data.X_train.device)
     for _t, i, read in update_steps(cfg, len(data.y_train)):
-        patchify(X[i:i + B].view(-1, 3, 32, 32), f)
+        patchify(X[i:i + B], order)
         if read:
             for Xe in (X, data.X_val):
                 for j in range(0, len(Xe), CHUNK):
-                    patchify(Xe[j:j + CHUNK].view(-1, 3, 32, 32), f)
-    patchify(data.X_test.view(-1, 3, 32, 32), f)
+                    patchify(Xe[j:j + CHUNK], order)
+    for j in range(0, len(data.X_test), CHUNK):
+        patchify(data.X_test[j:j + CHUNK], order)
 
 
 def einsum_vs_loops(cfg, X, repeats):
     """The text's comparison on one batch of 100 images: (loops s, one product s), medians."""
     g = torch.Generator().manual_seed(0)
-    P = patchify(X[:100].view(-1, 3, 32, 32), cfg.filter_size)                     # (100, n_p, 48)
+    P = patchify(X[:100], patch_order(32, cfg.filter_size, X.device))              # (100, n_p, 48)
     Fw = torch.randn(cfg.filters, 3, cfg.filter_size, cfg.filter_size, generator=g).to(X)
     Fflat = Fw.flatten(1)                                                          # (nf, 48)
 

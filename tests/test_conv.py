@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from conftest import GRADIENT_TABLE
 from linclf_torch.courselayout import course_patch_matrix, filters_from_course, filters_to_course, images_from_columns
-from linclf_torch.nn.conv import conv_backward, conv_forward, patchify
+from linclf_torch.nn.conv import conv_backward, conv_forward, patch_order, patchify
 from linclf_torch.nn.convnet import ConvNet
 from linclf_torch.nn.gradcheck import check_model_gradients, max_rel_error
 from linclf_torch.nn.losses import smoothed_ce_backward, smoothed_ce_forward, smoothed_targets
@@ -60,7 +60,9 @@ def test_patches_and_conv_equal_conv2d(gen):
     X = torch.randn(5, 3, 16, 16, generator=gen, dtype=torch.float64)
     Fw = torch.randn(7, 3, 4, 4, generator=gen, dtype=torch.float64)
     b = torch.randn(7, generator=gen, dtype=torch.float64)
-    P = patchify(X, 4)
+    order = patch_order(16, 4)
+    assert torch.equal(order.flatten().sort().values, torch.arange(3 * 16 * 16))  # a permutation of the pixels
+    P = patchify(X.flatten(1), order)
     assert P.shape == (5, 16, 48)
     assert torch.equal(P[2, 1 * 4 + 3], X[2, :, 4:8, 12:16].flatten())  # patch (row 1, column 3), channel first
     for bias in (None, b):
@@ -77,7 +79,8 @@ def test_conv_backward_matches_autograd(bias, gen):
     b = torch.randn(5, generator=gen, dtype=torch.float64, requires_grad=True) if bias else None
     dC = torch.randn(4, 16, 5, generator=gen, dtype=torch.float64)
     (F.conv2d(X, Fw, b, stride=3).flatten(2).transpose(1, 2) * dC).sum().backward()
-    dF, db = conv_backward(dC, conv_forward(patchify(X, 3), Fw.detach(), None if b is None else b.detach())[1])
+    P = patchify(X.flatten(1), patch_order(12, 3))
+    dF, db = conv_backward(dC, conv_forward(P, Fw.detach(), None if b is None else b.detach())[1])
     matches("F", dF, Fw.grad)
     assert (db is None) == (not bias)
     if bias:

@@ -20,7 +20,7 @@ class StackedConvNet(StackedClassifier):
 
     def __init__(self, models):
         super().__init__(models)
-        self.f, self.side = models[0].f, models[0].side
+        self.order = models[0].order  # (n_p, 3·f·f), conv.py's patch_order
 
     def forward(self, X, train=True):
         """Scores (G, n, K), the caches backward needs, and no batch statistics ({}); for
@@ -29,7 +29,7 @@ class StackedConvNet(StackedClassifier):
             return torch.cat([self.forward(X[i:i + CHUNK])[0] for i in range(0, len(X), CHUNK)], dim=1), None, {}
         p, n = self.params, X.shape[0]
         G, nf = p["F"].shape[:2]
-        P = patchify(X.reshape(n, 3, self.side, self.side), self.f).flatten(0, 1)  # (n·n_p, 3·f·f), shared
+        P = patchify(X, self.order).flatten(0, 1)                             # (n·n_p, 3·f·f), shared
         C = (P @ p["F"].reshape(G * nf, -1).T).view(n, -1, G, nf).permute(2, 0, 1, 3)  # (G, n, n_p, nf), a view
         if "bF" in p:
             C = C + p["bF"].view(G, 1, 1, nf)                                  # (G, n, n_p, nf)

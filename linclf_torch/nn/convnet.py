@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from .conv import conv_backward, conv_forward, patchify
+from .conv import conv_backward, conv_forward, patch_order, patchify
 from .layers import linear_backward, linear_forward, relu_backward, relu_forward
 from .losses import l2_penalty_backward, smoothed_ce_backward, smoothed_ce_forward
 from .mlp import init_layer
@@ -23,7 +23,7 @@ class ConvNet(Classifier):
     Parameters: F (nf, 3, f, f) the filters (conv2d's weight layout), bF (nf,) their biases
     when conv_bias, W1 (nh, n_p·nf), b1 (nh,), W2 (K, nh), b2 (K,); n_p = (s/f)² patches of
     an s × s image (s = 32). A row of X (n, 3·s·s) is read as an image (3, s, s).
-    Math (n examples; P = patchify(X) (n, n_p, 3·f·f); dS from the loss, dS = (P_soft − Y)/n):
+    Math (n examples; P = patchify(X) (n, n_p, 3·f·f), conv.py; dS from the loss, dS = (P_soft − Y)/n):
         C  = P Fᵀ + b_F                 (n, n_p, nf)   conv.py: every filter on every patch
         H  = relu(C)                    (n, n_p, nf)
         h  = flatten(H)                 (n, n_p·nf)    entry p·nf + k: patch-major, the course's order
@@ -52,7 +52,8 @@ class ConvNet(Classifier):
                 raise ValueError("label smoothing is for loss='ce'")
             self.loss_forward = functools.partial(smoothed_ce_forward, eps=label_smoothing)
             self.loss_backward = functools.partial(smoothed_ce_backward, eps=label_smoothing)
-        self.f, self.side, self.label_smoothing = f, s, label_smoothing
+        self.f, self.label_smoothing = f, label_smoothing
+        self.order = patch_order(s, f, device)                              # (n_p, 3·f·f): patches as a gather
         n_p = (s // f) ** 2
         F, _ = init_layer(3 * f * f, nf, "he", generator)                   # (nf, 3·f·f)
         weights = {"F": F.view(nf, 3, f, f)}                                # (nf, 3, f, f)
@@ -66,7 +67,7 @@ class ConvNet(Classifier):
     def forward(self, X):
         """Scores of the batch X (n, 3·s·s) and the caches backward needs."""
         p, n = self.params, X.shape[0]
-        P = patchify(X.reshape(n, 3, self.side, self.side), self.f)    # (n, n_p, 3·f·f)
+        P = patchify(X, self.order)                                    # (n, n_p, 3·f·f)
         C, conv_cache = conv_forward(P, p["F"], p.get("bF"))          # (n, n_p, nf)
         H, relu0 = relu_forward(C)                                     # (n, n_p, nf)
         a1, fc1 = linear_forward(H.view(n, -1), p["W1"], p["b1"])      # (n, nh)
