@@ -1,6 +1,6 @@
 """The one engine: run your gradient function on a family's cases (families/) and judge it.
 
-    check_gradients(fn, model="linear" | "two-layer" | "batchnorm" | "k-layer-bn", layout=None, …)
+    check_gradients(fn, model="linear" | "two-layer" | "batchnorm" | "k-layer-bn" | "conv", layout=None, …)
 
 1. Recognise how to call fn, on the first case: every form of the family that fn fits
    (forms.py), each argument variant (the structures of `net`, structures.py; batch norm's mu
