@@ -35,7 +35,9 @@ STATUSES = {True: ("pass",), False: ("pass", "pass (float32)")}  # a match to fl
 
 
 def unflattened(dh, H, mask=True, order=False):
-    """dC (n, n_p, nf) from dh (n, n_p·nf) as a pass reads it back: H (n, n_p, nf) the ReLU's output."""
+    """dC (n, n_p, nf) from dh (n, n_p·nf) as a pass reads it back: H (n, n_p, nf) the ReLU's output;
+    mask True (after reading back), False (none) or "first" (on dh, in the forward's order); order True:
+    read back filter-major."""
     n, n_p, nf = H.shape
     if not order:
         dH = dh.view(H.shape)                                       # (n, n_p, nf): patch-major, right
