@@ -31,6 +31,12 @@ it finished.
              experiments/bench_rnn.py and with linclf's on 32 sequences an update, median of
              --repeats. A timed run that would end past --budget-s is not started (results.json
              says so).
+  convnet    DD2424 A3's ConvNet (2025/26; f 4, nf 10, nh 50, conv bias, label smoothing 0.1,
+             λ 0.003, one cycle of n_s 490 steps on the full split's shape, in order) on the CPU and on
+             CUDA, float64 and float32: every metric and weight compared (target: float64 within
+             1e-9); then on CUDA exercise 3's training (one cycle, n_s = 800) by linclf against
+             conv2d + autograd + optim.SGD (experiments/bench_a3_convnet.py's (a) and (b)), median
+             of --repeats after a warm-up.
 Exit status: 0 when every correctness check passed (tests, agreement, sync), 1 when one
 failed or a stage crashed (its traceback is in results.json), 2 without CUDA (unless --quick)
 or on a bad flag, 130 after Ctrl-C, 143 after SIGTERM. Without CUDA, --quick runs every stage on tiny data on
@@ -74,7 +80,10 @@ _spec.loader.exec_module(bench)
 _spec = importlib.util.spec_from_file_location("bench_rnn", Path(__file__).with_name("bench_rnn.py"))
 bench_rnn = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_rnn)
-STAGES = ("tests", "agreement", "sync", "timing")  # in the order they run
+_spec = importlib.util.spec_from_file_location("bench_conv", Path(__file__).with_name("bench_a3_convnet.py"))
+bench_conv = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_conv)
+STAGES = ("tests", "agreement", "sync", "timing", "convnet")  # in the order they run
 NO_CUDA = "skipped: no CUDA"
 # time ratios reported (slower / faster): what graphs gain, linclf against the autograd loops, the batched grid
 RATIOS = [("a", "a_graphs"), ("b", "a_graphs"), ("c", "a_graphs"), ("b", "a"), ("d_sequential", "d_batched")]
@@ -341,6 +350,42 @@ def rnn_timing(args, device):
         result[name] = ({"median_s": statistics.median(times), "times_s": times,
                          "updates_per_s": updates / statistics.median(times)} if times
                         else {"status": "skipped: time budget"})
+
+
+def convnet_stage(args, raw, save):
+    """The ConvNet on the CPU and CUDA (agreement), and on CUDA against conv2d + autograd (speed)."""
+    n_val, n_s = (100, 5) if args.quick else (1000, 490)
+    cfg = TrainConfig(model="conv", filter_size=4, filters=10, hidden=(50,), conv_bias=True, label_smoothing=0.1,
+                      lam=0.003, batch_size=10 if args.quick else 100, eta_cycle=f"cyclic:1e-5:1e-1:{n_s}", cycles=1,
+                      split="full", n_val=n_val, seed=args.seed)
+    result = {}
+    for dtype in ("float64", "float32"):
+        log(args, f"convnet: {dtype}")
+        c = replace(cfg, dtype=dtype)
+        cpu = prepare(raw, split="full", n_val=n_val, device="cpu", dtype=c.torch_dtype)
+        ref, wall = trained(replace(c, device="cpu"), cpu, graphs=False)
+        result[dtype] = {"cpu records": len(ref[0]), "wall_time_s": {"cpu": wall}}
+        if args.cuda:
+            gpu = prepare(raw, split="full", n_val=n_val, device="cuda", dtype=c.torch_dtype)
+            run, result[dtype]["wall_time_s"]["cuda"] = trained(replace(c, device="cuda"), gpu, graphs=False)
+            result[dtype]["cpu vs cuda"] = compare(ref, run)
+        save(result)
+    if args.cuda:
+        result["float64_cpu_vs_cuda_history_max"] = result["float64"]["cpu vs cuda"]["history_max"]
+        data = prepare(raw, split="full", n_val=n_val, device="cuda")
+        ex3 = replace(cfg, conv_bias=False, label_smoothing=0.0, eta_cycle="cyclic:1e-5:1e-1:800", device="cuda")
+        result["timing"] = {}
+        for key, fn in (("a", bench_conv.linclf_run), ("b", bench_conv.autograd_run)):
+            log(args, f"convnet: timing ({key}) ...")
+            result["timing"][key] = timed(args, lambda cycles, fn=fn: fn(replace(ex3, cycles=cycles), data), 1,
+                                          torch.device("cuda"))
+            save(result)
+        m = {k: v["median_s"] for k, v in result["timing"].items() if "median_s" in v}
+        if len(m) == 2:
+            result["b_vs_a"] = m["b"] / m["a"]
+        result["met"] = result["float64_cpu_vs_cuda_history_max"] <= 1e-9
+    else:
+        result["cuda"], result["met"] = NO_CUDA, all(result[d]["cpu records"] >= 10 for d in ("float64", "float32"))
     return result
 
 
@@ -390,6 +435,13 @@ def targets(args, stages):
         rows["no host sync inside an epoch"] = (f"eager: {sync['eager epoch']}; replay: {sync['graph replay']}",
                                                "none", sync["met"])
     m = {k: v["median_s"] for k, v in stages.get("timing", {}).get("methods", {}).items() if "median_s" in v}
+    conv = stages.get("convnet", {})
+    if "float64_cpu_vs_cuda_history_max" in conv:
+        rows["ConvNet: CPU vs CUDA, float64 histories"] = (
+            f"max relative difference {conv['float64_cpu_vs_cuda_history_max']:.1e}", "≤ 1e-9", conv["met"])
+    if "b_vs_a" in conv:
+        rows["ConvNet: linclf faster than conv2d + autograd"] = (f"{conv['b_vs_a']:.1f}x", "≥ 1.5x",
+                                                               conv["b_vs_a"] >= 1.5)
     if args.cuda and not args.quick:
         if "a_graphs" in m:
             rows["40 epochs of the full split, per-epoch metrics (a')"] = (f"{m['a_graphs']:.2f} s", "≤ 1.0 s",
@@ -449,6 +501,12 @@ def report(results):
             if "ratios" in stage:
                 lines += ["", "Ratios: " + ", ".join(f"{k.replace('a_graphs', KEYS['a_graphs'])} {v:.2f}x"
                                                      for k, v in stage["ratios"].items())]
+        if name == "convnet":
+            rows = [[dtype, f"{c['history_max']:.1e}", f"{c['weights_max']:.1e}"]
+                    for dtype in ("float64", "float32") for c in [stage.get(dtype, {}).get("cpu vs cuda")] if c]
+            rows += [[f"({k}) time", f"{v['median_s']:.2f} s" if "median_s" in v else v.get("status", ""), ""]
+                     for k, v in stage.get("timing", {}).items()]
+            lines += ["", markdown_table(["", "history / time", "weights"], rows)] if rows else []
         if "error" in stage:
             lines += ["", "```", stage["error"], "```"]
     return "\n".join(lines) + "\n"
@@ -484,7 +542,8 @@ def body(args, out):
     stages = {"tests": lambda: tests_stage(args, out, [tests]),
               "agreement": lambda: agreement_stage(args, raw(), base, functools.partial(save, "agreement")),
               "sync": lambda: sync_stage(args, raw(), base),
-              "timing": lambda: timing_stage(args, raw(), base, functools.partial(save, "timing"))}
+              "timing": lambda: timing_stage(args, raw(), base, functools.partial(save, "timing")),
+              "convnet": lambda: convnet_stage(args, raw(), functools.partial(save, "convnet"))}
     try:
         for stage in (s for s in stages if s in args.stages):
             results["stage"] = stage

@@ -1,4 +1,4 @@
-"""linclf_torch: linear and small MLP classifiers on CIFAR-10, forward and backward by hand.
+"""linclf_torch: linear, small MLP and ConvNet classifiers on CIFAR-10, forward and backward by hand.
 
 The teaching core is linclf_torch.nn (layers, losses, models, SGD, gradient checks: torch
 only); around it, a folder per part: yourgrad/ (checking your own gradient), data/,
@@ -15,7 +15,8 @@ __version__ = "0.1.0"
 _API = {  # public name -> the module that defines it
     "TrainConfig": "training.config", "LinclfError": "errors",
     "load_cifar10": "data.cifar", "Data": "data.prepare", "load_data": "data.prepare", "prepare": "data.prepare",
-    "LinearClassifier": "nn", "MLPClassifier": "nn", "SGD": "nn", "accuracy": "nn", "build_model": "training.loop",
+    "LinearClassifier": "nn", "MLPClassifier": "nn", "ConvNet": "nn", "SGD": "nn", "accuracy": "nn",
+    "build_model": "training.loop",
     "load_checkpoint": "runs.checkpoint", "save_checkpoint": "runs.checkpoint", "run": "runs.run",
     "check_gradients": "yourgrad.engine",
 }

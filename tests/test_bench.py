@@ -82,3 +82,19 @@ def test_bench_rnn_quick_times_every_variant_on_the_same_run(tmp_path):
     # rounding of 30 float32 updates (a relative 1e-6 per step of O(1) numbers; 1e-4 is far above it)
     loss = results["smooth_loss"]
     assert abs(loss["numpy"] - loss["a"]) < 1e-4 and abs(loss["b"] - loss["a"]) < 1e-4
+
+
+def test_bench_a3_convnet_quick_times_every_variant_interleaved(tmp_path):
+    out = tmp_path / "bench_conv"
+    assert load_experiment("bench_a3_convnet").main(["--quick", "--device", "cpu", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert list(results["threads"]) == ["1"] and results["config"]["steps"] == 8
+    measured = results["threads"]["1"]
+    methods = measured["methods"]
+    assert set(methods) == {"a", "b", "floor", "p"} and all(m["median_s"] > 0 for m in methods.values())
+    assert set(measured["ratios"]) == {"a_vs_floor", "b_vs_a", "b_vs_floor", "p_vs_a", "loops_vs_product"}
+    # (a) and (b) train the same network from the same weights (W1 permuted to conv2d's flattening) in
+    # float32, summed in other orders: at most one of the 200 test images, a near-tie, may flip
+    assert abs(methods["b"]["test_acc"] - methods["a"]["test_acc"]) <= 1 / 200 + 1e-12
+    assert methods["a"]["test_acc"] > 0.15  # learnable synthetic classes: chance is 0.1
+    assert "| (a) linclf's trainer |" in (out / "report.md").read_text()

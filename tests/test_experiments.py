@@ -189,3 +189,26 @@ def test_a4_rnn_refuses_a_short_text(folder, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err == ("error: --text " + str(tmp_path / "short.txt") + " has 12 characters; the "
                                        "gradient check and the training read chunks of τ + 1 = 26: use a longer text\n")
     assert not (tmp_path / "out").exists()
+
+
+def test_a3_convnet(folder, tmp_path, monkeypatch):
+    results, report, _ = quick("a3_convnet", folder, tmp_path, monkeypatch, "--n-val", "20",
+                               figures=("architectures_accuracy", "architectures_time", "arch5_curves",
+                                        "arch5_smoothing_filters", "arch3_filters"))
+    checks = results["gradient_check"]
+    assert {(r["bias"], r["lam"], r["eps"]) for r in checks} == {(False, 0.0, 0.0), (True, 0.0, 0.0),
+                                                                 (False, 0.01, 0.0), (True, 0.01, 0.0), (True, 0.01, 0.1)}
+    # float64 against autograd: the same sums in other orders (tests/test_conv.py's bound); centred differences:
+    # gradcheck.py's norm-wise bound
+    assert all(r["autograd_max_abs_vs_max"] <= 1e-12 and r["numerical_norm_rel"] <= 1e-7 for r in checks)
+    runs = results["runs"]
+    assert list(runs) == ["arch 1", "exercise 3 (arch 2)", "arch 3", "arch 4", "arch 2, longer", "arch 3, longer",
+                          "arch 2, nf = 40, longer", "arch 5, longer", "arch 5, longer, ε = 0.1"]
+    shapes = [(r["config"]["filter_size"], r["config"]["filters"], r["config"]["hidden"][0]) for r in runs.values()]
+    assert shapes == [(2, 3, 50), (4, 10, 50), (8, 40, 50), (16, 160, 50), (4, 10, 50), (8, 40, 50), (4, 40, 50),
+                      (4, 40, 300), (4, 40, 300)]
+    assert [r["config"]["cycle_growth"] for r in runs.values()] == [1] * 4 + [2] * 5
+    assert runs["arch 5, longer, ε = 0.1"]["config"]["label_smoothing"] == 0.1
+    assert runs["arch 5, longer"]["config"]["cycles"] == 4 and runs["arch 5, longer"]["config"]["lam"] == 0.0025
+    assert all(r["status"] == "completed" and 0 <= r["final"]["test_acc"] <= 1 for r in runs.values())
+    assert len(results["targets"]) == 8 and "57.61%" in report and "66.10%" in report

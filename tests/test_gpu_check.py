@@ -32,7 +32,7 @@ def test_quick_runs_every_stage_it_can_on_the_cpu(gpu_check, tmp_path, restore_t
     results = json.loads((out / "results.json").read_text())
     assert results["status"] == "completed" and results["quick"] and results["env"]["device"] == "cpu"
     stages = results["stages"]
-    assert list(stages) == ["tests", "agreement", "sync", "timing"]
+    assert list(stages) == ["tests", "agreement", "sync", "timing", "convnet"]
     tests = stages["tests"]  # the CUDA tests of test_graphs.py, each skipped: no GPU
     assert (tests["status"], tests["returncode"], tests["passed"], tests["failed"]) == ("done", 0, 0, 0)
     assert tests["skipped"] >= 3 and tests["met"]
@@ -59,6 +59,9 @@ def test_quick_runs_every_stage_it_can_on_the_cpu(gpu_check, tmp_path, restore_t
     assert report.startswith("# GPU check: ") and "| a' | linclf trainer, the fixed-buffer epoch" in report
     assert "| float64 | cpu vs cpu fixed buffers | 0.0e+00 | 0.0e+00 |" in report
     assert (out / "pytest-cuda.xml").is_file()
+    conv = stages["convnet"]  # DD2424 A3's ConvNet: the CPU run CUDA would be compared with, one cycle
+    assert conv["status"] == "done" and conv["cuda"] == "skipped: no CUDA" and conv["met"]
+    assert conv["float64"]["cpu records"] == conv["float32"]["cpu records"] == 10
 
 
 def test_without_cuda_it_exits_2_with_one_line(gpu_check, tmp_path, capsys):

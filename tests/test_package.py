@@ -13,7 +13,7 @@ PACKAGE = Path(linclf_torch.__file__).parent
 NN = PACKAGE / "nn"
 # The floors, lowest first: a module may import its own package and the floors below its own.
 FLOORS = [{"linclf_torch", "linclf_torch.errors", "linclf_torch.files", "linclf_torch.progress",
-           "linclf_torch.threads"},
+           "linclf_torch.threads", "linclf_torch.courselayout"},
           {"linclf_torch.nn"},
           {"linclf_torch.yourgrad", "linclf_torch.data", "linclf_torch.figures"},
           {"linclf_torch.training"},
@@ -111,8 +111,8 @@ def test_the_graph_sees_function_level_and_relative_imports():
 
 def test_nn_holds_no_checker_module():
     """Checking a student's gradient lives in yourgrad/, beside the core, not inside it."""
-    assert {f.stem for f in NN.glob("*.py")} == {"__init__", "layers", "losses", "models", "mlp", "rnn", "sampling",
-                                                 "optim", "schedules", "gradcheck"}
+    assert {f.stem for f in NN.glob("*.py")} == {"__init__", "layers", "losses", "models", "mlp", "conv", "convnet",
+                                                 "rnn", "sampling", "optim", "schedules", "gradcheck"}
     assert {f.stem for f in (PACKAGE / "yourgrad").glob("*.py")} >= {"engine", "report", "mistakes", "usercode"}
 
 

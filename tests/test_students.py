@@ -132,6 +132,7 @@ def test_the_clis_models_are_the_families():
 @pytest.mark.parametrize("model, example, function", [
     ("linear", "gradients_right", "ComputeGradients"), ("two-layer", "a2_right", "BackwardPass"),
     ("batchnorm", "a3_bn_right", "BatchNormBackPass"), ("k-layer-bn", "a3_bn_right", "BackwardPass"),
+    ("conv", "a3_conv_right", "BackwardPass"),
 ])
 def test_check_gradients_from_python_for_every_family(model, example, function):
     """One function for every family; its report prints as tables of at most 120 columns (the

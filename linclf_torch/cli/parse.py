@@ -32,7 +32,7 @@ from .exits import exit_codes
 from .rnnflags import add_rnn_parsers, validate_rnn
 
 D = TrainConfig()
-MODELS_CHECKED = ("linear", "two-layer", "batchnorm", "k-layer-bn")  # yourgrad/families/, kept here: no torch
+MODELS_CHECKED = ("linear", "two-layer", "batchnorm", "k-layer-bn", "conv")  # yourgrad/families/, kept here: no torch
 
 
 class Parser(argparse.ArgumentParser):
@@ -84,8 +84,14 @@ def add_run_flags(p, command):
     flag("classes", "keep these classes, labelled 0..K−1 in this order", nargs="+")
     flag("image_size", "resize the images to this many pixels per side", type=int)
     flag("normalize", "standardize per pixel or per channel", NORMALIZE)
-    flag("model", "the classifier", MODELS)
-    flag("hidden", "hidden layer sizes of the MLP, e.g. 128 32", nargs="+", type=int)
+    flag("model", "the classifier; conv: DD2424 A3's patchify ConvNet (--filter-size, --filters, --hidden)", MODELS)
+    flag("hidden", "hidden layer sizes of the MLP, e.g. 128 32; the ConvNet's one, nh, e.g. 50", nargs="+", type=int)
+    flag("filter_size", "the ConvNet's filters are F × F × 3, applied with stride F (F divides the image side)",
+         type=int, metavar="F")
+    flag("filters", "the ConvNet's number of filters nf", type=int, metavar="NF")
+    flag("conv_bias", "the ConvNet's filters have a bias each", action="store_true")
+    flag("label_smoothing", "ε: cross-entropy against 1 − ε on the true class and ε/(K − 1) on the others",
+         type=float, metavar="EPS")
     flag("init", "the MLP's init: torch (nn.Linear's), dd2424 (N(0, 1/in), b = 0), he (N(0, 2/in), b = 0) "
          "or normal:SIGMA (N(0, σ²), b = 0)")
     flag("batchnorm", "batch-normalise every hidden layer of the MLP before its ReLU", action="store_true")
@@ -101,6 +107,8 @@ def add_run_flags(p, command):
          type=int)
     flag("cycles", "with --eta cyclic:…: train exactly 2·N·N_S update steps (instead of --epochs)", type=int,
          metavar="N")
+    flag("cycle_growth", "with --eta cyclic:…: each cycle this many times as long as the one before (cycle i: "
+         "N_S·G^(i−1) steps up, as many down)", type=int, metavar="G")
     flag("records_per_cycle", "with --eta cyclic:…: record the metrics this many times a cycle; 0: only at the end",
          type=int, metavar="N")
     flag("decay", "none, step:EVERY:FACTOR or plateau[:PATIENCE:FACTOR]")
@@ -120,7 +128,8 @@ def config_from(args):
 
 
 def parser():
-    top = Parser(prog="linclf", description="Linear and MLP classifiers on CIFAR-10 with hand-written backprop.")
+    top = Parser(prog="linclf", description="Linear, MLP and ConvNet classifiers on CIFAR-10 with hand-written "
+                 "backprop.")
     top.add_argument("--version", action="version", version=f"linclf_torch {__version__}")
     sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
 
@@ -150,7 +159,8 @@ def parser():
     c.add_argument("--model", choices=MODELS_CHECKED, default=None,
                    help="linear: Assignment 1's classifier; two-layer: Assignment 2's d → m → K network with ReLU; "
                    "batchnorm: Assignment 3's BatchNormBackPass(G, S, mu, v) alone; k-layer-bn: Assignment 3's network "
-                   "with batch norm (default: two-layer with --forward, else linear)")
+                   "with batch norm; conv: Assignment 3's (2025/26) patchify ConvNet (default: two-layer with "
+                   "--forward, else linear)")
     c.add_argument("--layout", choices=("dd2424", "torch"), default=None,
                    help="dd2424: X (d, n), Y one-hot (K, n), one image per column; torch: X (n, d), y (n,) labels "
                    "(default: whichever your function runs with, dd2424 tried first)")
@@ -164,6 +174,11 @@ def parser():
                    "when it fails on tensors and works on arrays, else tensors. It may return either (default: auto)")
     c.add_argument("--numpy", dest="arrays", action="store_const", const="numpy", help="the same as --arrays numpy")
     c.add_argument("--seed", type=int, default=0, help="the cases' random data (default: 0)")
+    c.add_argument("--conv-bias", action="store_true", default=None, help="--model conv: the filters have a bias "
+                   "each, net's 'bf' (nf, 1) (default: none, as in many students' networks)")
+    c.add_argument("--label-smoothing", type=float, metavar="EPS", default=None, help="--model conv: the loss "
+                   "against 1 − ε on the true class and ε/(K − 1) on the others; your function is given the smoothed "
+                   "Y, or the one-hot Y and ε when it takes eps last (default: none)")
     add_rnn_parsers(sub)  # `linclf rnn` and `linclf sample`: cli/rnnflags.py
     return top
 
@@ -180,6 +195,13 @@ def validate(args):
     if args.command in ("rnn", "sample"):
         return validate_rnn(args)
     if args.command == "gradcheck":
+        conv = [f"--{k.replace('_', '-')}" for k in ("conv_bias", "label_smoothing") if getattr(args, k) is not None]
+        if conv and args.model != "conv":
+            raise LinclfError(f"{' and '.join(conv)}: for --model conv only "
+                              f"({f'got --model {args.model}' if args.model else 'add --model conv'})")
+        if args.label_smoothing is not None and not (0 <= args.label_smoothing < 1 and args.loss == "ce"):
+            raise LinclfError(f"--label-smoothing is ε in [0, 1), with --loss ce (got {args.label_smoothing}, "
+                              f"--loss {args.loss})")
         return parse_spec(args.function)
     if args.command == "train" and args.resume is not None:
         if args.out is not None:

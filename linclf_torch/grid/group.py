@@ -10,11 +10,13 @@ import torch
 from ..training.loop import check_data, cyclic_epoch, epoch_metrics, epoch_runner, finite, planned_epochs, planned_steps
 from ..training.state import make_cycle
 from .stacked import PerConfig, StackedClassifier, StackedSGD
+from .stackedconv import StackedConvNet
 
 # What configurations of one group must share; eta, lam, decay and loss may differ.
 # A cyclic η (eta_cycle, cycles) is shared too: one per-step rate for the whole group.
 GROUP_FIELDS = ("model", "hidden", "batchnorm", "batch_size", "epochs", "eta_cycle", "cycles", "shuffle", "flip",
-                "momentum", "weight_decay", "split", "n_val", "device", "dtype")
+                "momentum", "weight_decay", "split", "n_val", "device", "dtype", "cycle_growth", "filter_size",
+                "filters", "conv_bias", "label_smoothing")
 
 
 def group_key(cfg):
@@ -48,7 +50,7 @@ def train_group(models, data, cfgs, *, bar=None):
     """
     cfg = cfgs[0]
     check_data(data, cfg)
-    model = StackedClassifier(models)
+    model = StackedConvNet(models) if cfg.model == "conv" else StackedClassifier(models)
     param = next(iter(model.params.values()))
     etas = [c.eta for c in cfgs]
     lr = torch.tensor(etas, dtype=param.dtype, device=param.device)  # (G,)

@@ -16,7 +16,8 @@ layer issues the G thin products: 4× slower here). An MLP's later layers see a 
 input per configuration, (G, n, m): batched products, nn's linear layer with a leading G
 (written out: vmap over nn's layer costs ~0.1 ms a call and made an MLP grid 18% slower).
 
-The losses are nn.losses' own functions. Their backward acts row by row (softmax over the
+The losses are nn.losses' own functions (each run of equal losses uses its first model's pair,
+which for a ConvNet includes its label smoothing, shared by its group). Their backward acts row by row (softmax over the
 last dimension, the one-hot of the shared labels, division by n = len(y)), so applied to a
 stack (G, n, K) it gives every configuration's dS at once; the values, needed once per
 epoch, go through vmap. The L2 gradient 2λW (nn.losses.l2_penalty_backward) is added into
@@ -32,7 +33,7 @@ import torch
 from torch.func import vmap
 
 from ..nn.layers import batch_statistics, batchnorm_backward, batchnorm_forward, relu_backward, relu_forward
-from ..nn.losses import LOSSES, l2_penalty_forward
+from ..nn.losses import l2_penalty_forward
 from ..nn.mlp import MLPClassifier
 from ..nn.models import accuracy
 from ..nn.optim import SGD
@@ -148,14 +149,14 @@ class StackedClassifier:
     def gradients(self, X, y):
         scores, caches, stats = self.forward(X)                                     # (G, n, K)
         self.update_averages(stats)
-        parts = [LOSSES[name][1](scores[rows], y) for name, rows in self.losses]    # (G', n, K) each
+        parts = [self.models[rows.start].loss_backward(scores[rows], y) for _, rows in self.losses]  # (G', n, K) each
         return self.backward(parts[0] if len(parts) == 1 else torch.cat(parts), caches)
 
     def evaluate(self, X, y):
         """(loss, cost, accuracy) of every configuration, each (G,), on the device."""
         scores = self.forward(X, train=False)[0]                                         # (G, n, K)
-        loss = torch.cat([vmap(LOSSES[name][0], in_dims=(0, None))(scores[rows], y)
-                          for name, rows in self.losses])                                # (G,)
+        loss = torch.cat([vmap(self.models[rows.start].loss_forward, in_dims=(0, None))(scores[rows], y)
+                          for _, rows in self.losses])                                   # (G,)
         penalty = sum(vmap(l2_penalty_forward)(self.params[w], self.lam) for w, _ in self.layers)  # (G,)
         return loss, loss + penalty, vmap(accuracy, in_dims=(0, None))(scores.argmax(-1), y)
 

@@ -5,6 +5,10 @@ Conventions, the same everywhere in linclf_torch:
   y are (n,) int64 and Y is their one-hot (n, K) matrix, Yᵢₖ = [k = yᵢ].
 - The data loss is the mean over the n examples of the batch.
 - CE   = −log p_y with p = softmax(s):                    dS = (P − Y) / n
+- CE with label smoothing ε (DD2424 A3, 2025/26) = −Σ_k Y_ε,k log p_k, Y_ε = 1 − ε on the true
+  class and ε/(K − 1) on each other (torch's label_smoothing=ε puts ε/K on every class,
+  the true one included: the same targets with its ε = ε·K/(K − 1)):
+                                                          dS = (P − Y_ε) / n
 - MBCE = −(1/K) Σ_k [y_k log p_k + (1−y_k) log(1−p_k)], p = σ(s):
                                                           dS = (σ(S) − Y) / (K·n)
 - The cost is J = loss + λ‖W‖² over weight matrices (never biases): dW gains 2·λ·W.
@@ -97,6 +101,40 @@ def l2_penalty_backward(W, lam, dW):
     Returns: dW, after adding 2λW to it
     """
     return dW.add_(W, alpha=2 * lam)  # (K, d)
+
+
+def smoothed_targets(y, K, eps, dtype):
+    """The label-smoothed targets: 1 − ε on the true class, ε/(K − 1) on each of the others.
+
+    Math:    Y_ε = (1 − ε) Y + ε/(K − 1) (1 − Y),   every row sums to 1
+    Inputs:  y (n,) int64, K classes, eps in [0, 1)
+    Returns: Y_eps (n, K)
+    """
+    off = eps / (K - 1)
+    return one_hot(y, K, dtype) * (1 - eps - off) + off  # (n, K)
+
+
+def smoothed_ce_forward(scores, y, eps):
+    """Softmax + cross-entropy against the label-smoothed targets, mean over the batch.
+
+    Math:    L = −(1/n) Σᵢ Σₖ Y_ε,ik log p_ik,   log p = log_softmax(s) (log-sum-exp)
+             ε = 0 is softmax_ce_forward
+    Inputs:  scores (n, K), y (n,) int64, eps in [0, 1)
+    Returns: loss, a 0-dim tensor
+    """
+    Y_eps = smoothed_targets(y, scores.shape[-1], eps, scores.dtype)  # (n, K)
+    return -(Y_eps * scores.log_softmax(-1)).sum(-1).mean()           # ()
+
+
+def smoothed_ce_backward(scores, y, eps):
+    """Gradient of smoothed_ce_forward with respect to the scores.
+
+    Math:    dL/dS = (P − Y_ε) / n   (as for CE: each row of Y_ε sums to 1)
+    Inputs:  scores (n, K), y (n,) int64, eps in [0, 1)
+    Returns: dscores (n, K)
+    """
+    Y_eps = smoothed_targets(y, scores.shape[-1], eps, scores.dtype)  # (n, K)
+    return (torch.softmax(scores, dim=-1) - Y_eps) / len(y)           # (n, K)
 
 
 LOSSES = {"ce": (softmax_ce_forward, softmax_ce_backward),

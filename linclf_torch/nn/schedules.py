@@ -10,6 +10,8 @@ Each is a dataclass whose fields are all its state, so dataclasses.asdict saves 
 
 Per update step t = 0, 1, 2, … (counted over the whole run, not per epoch):
     Cyclic(eta_min, eta_max, n_s)   the triangular cyclical rate of Smith (2015), cyclic_eta
+    Cyclic(…, growth=g)             cycles that grow: cycle i (1, 2, …) has half-length n_s·g^(i−1)
+                                    (DD2424 A3, 2025/26: "train longer", g = 2)
 """
 from dataclasses import dataclass
 
@@ -31,25 +33,44 @@ def cyclic_eta(t, eta_min, eta_max, n_s):
     return eta_max - (s - n_s) / n_s * (eta_max - eta_min)
 
 
+def growing_cycle(t, n_s, growth):
+    """Where update step t falls when each cycle is `growth` times as long as the one before.
+
+    Math:    cycle i = 1, 2, … has half-length n_s,i = n_s·g^(i−1), so 2·n_s,i steps, and starts
+             at t_i = 2·n_s·(1 + g + … + g^(i−2))
+    Inputs:  t ≥ 0 an int, n_s ≥ 1 an int, growth ≥ 1 an int
+    Returns: (t − t_i, n_s,i): the step within its cycle and that cycle's half-length
+    """
+    if growth == 1:  # every cycle alike: no loop over the cycles before
+        return t % (2 * n_s), n_s
+    while t >= 2 * n_s:
+        t, n_s = t - 2 * n_s, n_s * growth
+    return t, n_s
+
+
 @dataclass(frozen=True)
 class Cyclic:
-    """cyclic_eta as a schedule of the update step: Cyclic(1e-5, 1e-1, 500)(t) = η_t."""
+    """cyclic_eta as a schedule of the update step: Cyclic(1e-5, 1e-1, 500)(t) = η_t; with
+    growth = g, cycle i has half-length n_s·g^(i−1) (growing_cycle)."""
     eta_min: float
     eta_max: float
     n_s: int
-    records: int = 10  # metric records per cycle (2·n_s steps); 0: only at the end of the run
+    records: int = 10  # metric records per 2·n_s steps (a first cycle); 0: only at the end of the run
+    growth: int = 1    # each cycle this many times as long as the one before
 
     def __call__(self, t):
-        return cyclic_eta(t, self.eta_min, self.eta_max, self.n_s)
+        s, n_s = growing_cycle(t, self.n_s, self.growth)
+        return cyclic_eta(s, self.eta_min, self.eta_max, n_s)
 
     def steps(self, cycles):
-        """Update steps in `cycles` whole cycles: 2·cycles·n_s."""
-        return 2 * cycles * self.n_s
+        """Update steps in `cycles` whole cycles: 2·n_s·(1 + g + … + g^(cycles−1)), 2·cycles·n_s for g = 1."""
+        return sum(2 * self.n_s * self.growth ** i for i in range(cycles))
 
     @property
     def record_every(self):
         """Steps between two metric records: 2·n_s/records (rounded down, at least 1), so at
-        least `records` a cycle; 0 when records is 0 (a record only at the end)."""
+        least `records` a cycle (more in a longer, grown one); 0 when records is 0 (a record
+        only at the end)."""
         return max(1, 2 * self.n_s // self.records) if self.records else 0
 
 

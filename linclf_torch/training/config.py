@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields, replace
 from ..data import SPLITS  # defined with the data, which knows no TrainConfig
 from ..errors import LinclfError
 
-MODELS = ("linear", "mlp")
+MODELS = ("linear", "mlp", "conv")
 LOSSES = ("ce", "mbce")                  # softmax + cross-entropy, sigmoid + multiple BCE
 NORMALIZE = ("pixel", "channel")         # standardize per dimension (DD2424) or per colour channel (INF265)
 DEVICES = ("auto", "cpu", "cuda")
@@ -100,8 +100,8 @@ def parse_init(init):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    model: str = "linear"       # "linear" | "mlp"
-    hidden: tuple = ()          # hidden layer sizes of the MLP
+    model: str = "linear"       # "linear" | "mlp" | "conv" (DD2424 A3's patchify ConvNet, nn/convnet.py)
+    hidden: tuple = ()          # hidden layer sizes of the MLP; the ConvNet's one, nh
     init: str = "torch"         # the MLP's init: "torch" | "dd2424" | "he" | "normal:SIGMA" (or σ), see nn/mlp.py
     batchnorm: bool = False     # the MLP normalises every hidden layer over the batch (DD2424 Assignment 3)
     loss: str = "ce"            # "ce" (softmax + cross-entropy) | "mbce" (sigmoid + multiple BCE)
@@ -126,6 +126,11 @@ class TrainConfig:
     dtype: str = "float32"      # "float32" | "float64"
     cuda_graphs: bool = False   # on CUDA, replay each epoch as a CUDA graph (graphs.py); opt-in until a GPU has run it
     records_per_cycle: int = 10  # with eta_cycle: metric records per cycle (≥ 10 by default); 0: only at the end
+    cycle_growth: int = 1       # with eta_cycle: each cycle this many times as long as the one before
+    filter_size: int | None = None  # the ConvNet's f: f × f × 3 filters, stride f (pixels)
+    filters: int | None = None  # the ConvNet's nf
+    conv_bias: bool = False     # the ConvNet's filters have a bias each
+    label_smoothing: float = 0.0  # ε: targets 1 − ε on the true class, ε/(K − 1) on the others (--model conv)
 
     def __post_init__(self):
         def one_of(name, value, choices):
@@ -145,25 +150,32 @@ class TrainConfig:
             (self.momentum >= 0, f"--momentum must be ≥ 0 (got {self.momentum})"),
             (self.weight_decay >= 0, f"--weight-decay must be ≥ 0 (got {self.weight_decay})"),
             (self.model != "mlp" or len(self.hidden) > 0, "--model mlp needs hidden layer sizes, e.g. --hidden 128 32"),
-            (self.model == "mlp" or not self.hidden, "--hidden is for --model mlp; drop it or add --model mlp"),
+            (self.model in ("mlp", "conv") or not self.hidden, "--hidden is for --model mlp or conv; drop it or add "
+             "--model mlp"),
             (all(m >= 1 for m in self.hidden), f"--hidden sizes must be ≥ 1 (got {' '.join(map(str, self.hidden))})"),
             (self.image_size >= 1, f"--image-size must be ≥ 1 (got {self.image_size})"),
             (0 <= self.seed < 2**63, f"--seed must be an integer in [0, 2^63) (got {self.seed})"),
         ]
+        checks += conv_checks(self)
         cyclic = self.eta_cycle != "none"
         if cyclic:  # η starts at MIN: eta says so in results.json and grid tables
             object.__setattr__(self, "eta", parse_cycle(self.eta_cycle)[0])
         checks += [
             (self.cycles is None or (type(self.cycles) is int and self.cycles >= 1),
              f"--cycles must be an integer ≥ 1 (got {self.cycles})"),
+            (type(self.cycle_growth) is int and self.cycle_growth >= 1,
+             f"--cycle-growth must be an integer ≥ 1, the factor from one cycle's length to the next's "
+             f"(got {self.cycle_growth})"),
+            (self.cycle_growth == 1 or cyclic, "--cycle-growth needs a cyclic learning rate: --eta cyclic:MIN:MAX:N_S"),
             (type(self.records_per_cycle) is int and self.records_per_cycle >= 0,
              f"--records-per-cycle must be an integer ≥ 0 (got {self.records_per_cycle})"),
             (self.cycles is None or cyclic, "--cycles needs a cyclic learning rate: --eta cyclic:MIN:MAX:N_S"),
             (not cyclic or self.decay == "none", "--decay is a per-epoch schedule: drop it with --eta cyclic:…"),
             (not cyclic or not self.cuda_graphs, "--cuda-graphs replays whole epochs at one rate: drop it with "
              "--eta cyclic:…"),
-            (self.model == "mlp" or self.init == "torch", "--init is for --model mlp (the linear classifier "
-             "draws W ~ N(0, 0.01²), as DD2424 Assignment 1)"),
+            (self.model == "mlp" or self.init == "torch", "--init is for --model mlp (" + (
+                "the ConvNet draws He's N(0, 2/in), as DD2424 Assignment 3)" if self.model == "conv" else
+                "the linear classifier draws W ~ N(0, 0.01²), as DD2424 Assignment 1)")),
             (self.model == "mlp" or not self.batchnorm, "--batchnorm normalises hidden layers: use it with --model mlp "
              "--hidden ..."),
             (not self.batchnorm or not self.cuda_graphs, "--cuda-graphs cannot replay batch norm's running averages: "
@@ -186,6 +198,28 @@ class TrainConfig:
     def torch_dtype(self):
         import torch  # here, not at the top: the CLI validates configs before importing torch
         return getattr(torch, self.dtype)
+
+
+def conv_checks(cfg):
+    """The (ok, message) checks of the ConvNet's settings, for TrainConfig.__post_init__."""
+    if cfg.model != "conv":
+        given = [flag for flag, value in (("--filter-size", cfg.filter_size), ("--filters", cfg.filters),
+                                          ("--conv-bias", cfg.conv_bias or None),
+                                          ("--label-smoothing", cfg.label_smoothing or None)) if value is not None]
+        return [(not given, f"{given[0] if given else ''} is for --model conv; drop it or add --model conv")]
+    f, nf = cfg.filter_size, cfg.filters
+    return [
+        (f is not None and nf is not None, "--model conv needs --filter-size F and --filters NF, e.g. "
+         "--filter-size 4 --filters 10 --hidden 50"),
+        (len(cfg.hidden) == 1, "--model conv has one hidden layer: give one --hidden size, e.g. --hidden 50"),
+        (f is None or (type(f) is int and 1 <= f <= cfg.image_size and cfg.image_size % f == 0),
+         f"--filter-size must divide the image side {cfg.image_size} (patches of f × f pixels, stride f; e.g. "
+         f"2, 4, 8, 16 for 32) (got {f})"),
+        (nf is None or (type(nf) is int and nf >= 1), f"--filters must be an integer ≥ 1 (got {nf})"),
+        (0 <= cfg.label_smoothing < 1, f"--label-smoothing ε must be in [0, 1) (got {cfg.label_smoothing})"),
+        (cfg.label_smoothing == 0 or cfg.loss == "ce", "--label-smoothing smooths cross-entropy's targets: use it "
+         "with --loss ce"),
+    ]
 
 
 def expand_grid(base, **lists):

@@ -17,6 +17,7 @@ import time
 import torch
 
 from ..errors import LinclfError
+from ..nn.convnet import ConvNet
 from ..nn.mlp import MLPClassifier
 from ..nn.models import LinearClassifier
 from ..progress import bar as progress_bar
@@ -31,6 +32,9 @@ def build_model(cfg, d, K, device):
     """A freshly initialised model for TrainConfig cfg, from a generator seeded with cfg.seed."""
     generator = torch.Generator().manual_seed(cfg.seed)
     common = dict(loss=cfg.loss, lam=cfg.lam, generator=generator, device=device, dtype=cfg.torch_dtype)
+    if cfg.model == "conv":
+        return ConvNet(d, K, f=cfg.filter_size, nf=cfg.filters, nh=cfg.hidden[0], conv_bias=cfg.conv_bias,
+                       label_smoothing=cfg.label_smoothing, **common)
     if cfg.model == "mlp":
         return MLPClassifier(d, cfg.hidden, K, init=parse_init(cfg.init), batchnorm=cfg.batchnorm, **common)
     return LinearClassifier(d, K, **common)

@@ -26,8 +26,10 @@ def make_schedule(spec):
 
 def make_cycle(cfg):
     """The per-step schedule (nn/schedules.Cyclic) of cfg.eta_cycle, recording cfg.records_per_cycle
-    times a cycle; None for "none"."""
-    return None if cfg.eta_cycle == "none" else Cyclic(*parse_cycle(cfg.eta_cycle), cfg.records_per_cycle)
+    times a cycle, each cycle cfg.cycle_growth times as long as the one before; None for "none"."""
+    if cfg.eta_cycle == "none":
+        return None
+    return Cyclic(*parse_cycle(cfg.eta_cycle), cfg.records_per_cycle, cfg.cycle_growth)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The one engine: run your gradient function on a family's cases (families/) and judge it.
 
-    check_gradients(fn, model="linear" | "two-layer" | "batchnorm" | "k-layer-bn", layout=None, …)
+    check_gradients(fn, model="linear" | "two-layer" | "batchnorm" | "k-layer-bn" | "conv", layout=None, …)
 
 1. Recognise how to call fn, on the first case: every form of the family that fn fits
    (forms.py), each argument variant (the structures of `net`, structures.py; batch norm's mu
@@ -29,7 +29,7 @@ from .families import FAMILIES
 from .forms import fits, forwards_beside, signature, strings
 from .judge import Result, compare, judged
 from .report import Report
-from .structures import flat_names, taken, written
+from .structures import flat_names, taken
 from .structures import variants as net_variants
 
 LAYOUTS = ("dd2424", "torch")
@@ -45,13 +45,13 @@ class Call:
     numpy: bool
     pick: int = None  # the element of your forward's tuple given as fp_data; None: its whole result
 
-    def said(self, groups, forward_name):
-        """The form as your function was called: net in its structure, what fp_data was."""
+    def said(self, p, forward_name):
+        """The form as your function was called on p's case: net in its structure, the family's other
+        argument variants (p.said), what fp_data was."""
         words = [self.form.said(forward_name)]
         if "net" in self.form.roles:
-            words[0] += f", net = {written(groups, self.variant)}"
-        if self.variant == "vector":
-            words.append("mu and v as (m,) vectors, not (m, 1) columns")
+            words[0] += f", net = {p.written(self.variant)}"
+        words += p.said(self.variant)
         if self.pick is not None:
             words.append(f"fp_data = element {self.pick} of the tuple {forward_name} returns")
         return "; ".join(words)
@@ -82,7 +82,7 @@ class Student:
                 i = roles.index("fp*")
                 args[i:i + 1] = list(out)
         out = invoke(self.fn, args, self.name, p.case, self.explain)
-        return self.gradients(out, p, c.form), P
+        return self.gradients(out, p, c), P
 
     def forwarded(self, p, c, needed):
         """Your forward's result on p's case, its arguments as c makes them (copies of its own). When
@@ -100,15 +100,16 @@ class Student:
                                     f"return what {self.name} takes as fp_data (a missing return statement?)")
         return out
 
-    def gradients(self, out, p, form):
+    def gradients(self, out, p, c):
+        form, groups = c.form, p.names(c.variant)
         single = len(p.keys) == 1 and not isinstance(out, (dict, list, tuple))
-        values = {p.keys[0]: out} if single else taken(out, p.groups, p.keys)
+        values = {p.keys[0]: out} if single else taken(out, groups, p.keys)
         if values is None:
             what = (f"a dict with keys {sorted(map(str, out))}" if isinstance(out, dict) else
                     f"a {type(out).__name__} of {len(out)}" if isinstance(out, (list, tuple)) else
                     f"a {type(out).__name__}")
             names = ", ".join(f"grad_{k}" for k in p.keys)
-            want = ("grads structured like net, with flat keys (" + ", ".join(flat_names(p.groups)) +
+            want = ("grads structured like net, with flat keys (" + ", ".join(flat_names(groups)) +
                     f") or as a tuple ({names})") if "net" in form.roles else f"its gradients ({names})"
             raise YourFunctionError(f"{self.name} returned {what}; it must return {want} (case {p.case.name})")
         return {k: p.library(k, as_tensor(values[k], f"grad_{k}", self.name, p.case), form.layout, self.name)
@@ -187,7 +188,7 @@ def check_gradients(fn, model="linear", layout=None, loss="ce", *, forward=None,
     said_loss = getattr(problems[0], "said_loss", loss.upper() if problems[0].probabilities() is not None else None)
     report = Report(name, c.form.layout, said_loss,
                     arrays="numpy arrays" if c.numpy else "torch tensors", model=model,
-                    form=c.said(problems[0].groups, student.forward_name),
+                    form=c.said(problems[0], student.forward_name),
                     cases=[p.case for p in problems], how=family.HOW, forward_name=student.forward_name)
     report.results = judged(problems, given, fitted)
     if student.forward is not None and any(P is not None for P in Ps):

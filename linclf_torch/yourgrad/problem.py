@@ -9,9 +9,11 @@ A family (families/) subclasses Problem for one case and fills in:
     reference(**fitted)    {library name: the gradient}, float64; `fitted`: the family's fit (batch norm's ε)
 and where it has them: probabilities(**fitted), the reference P (n, K), to check your forward
 against; floors(ref), {name: an absolute bar} for a gradient whose true value is 0.
+A family whose argument variants (families/ variants()) vary more than net's structure says
+how with net(layout, variant), names(variant), written(variant) and said(variant).
 """
 from .calls import YourFunctionError
-from .structures import build
+from .structures import build, written
 
 
 class Problem:
@@ -31,11 +33,28 @@ class Problem:
             if role in ("fp", "fp*"):
                 return None
             if role == "net":
-                return build(self.groups, lambda key: self.param(key, layout), variant)
+                return self.net(layout, variant)
             if role in self.params:
                 return self.param(role, layout)
             return self.data(role, layout, variant)
         return [value(role) for role in roles]
+
+    def net(self, layout, variant):
+        """net in the structure `variant` (structures.py)."""
+        return build(self.groups, lambda key: self.param(key, layout), variant)
+
+    def names(self, variant):
+        """The course's names of the parameters in net as `variant` gives it: the groups your gradients are taken
+        back by (structures.taken)."""
+        return self.groups
+
+    def written(self, variant):
+        """net's structure under `variant`, as the report writes it: {'W': [W1, W2], 'b': [b1, b2]}."""
+        return written(self.groups, variant)
+
+    def said(self, variant):
+        """What else `variant` gave your function, in words for the report ([] for net's structure alone)."""
+        return []
 
     def probabilities(self, **fitted):
         return None

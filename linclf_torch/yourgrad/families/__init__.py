@@ -11,8 +11,11 @@ problem() and cases(**options)), forms(fn) (its forms for this function, e.g. bo
 parameters' names), forward_roles(forward) (the arguments of your forward, ("X", "net") by
 default), fit(problem, given) -> {name: value} with said_fit(fitted) (the nuisance it fits on
 the first case, e.g. {"eps": ε}) and variants(layout, hints) (the argument variants to try;
-by default the structures of `net`, structures.py). docs/development.md: adding a family.
+by default the structures of `net`, structures.py; a variant that is more than net's structure
+is read by the family's Problem: net, names, written, said, problem.py). docs/development.md:
+adding a family.
 """
-from . import batchnorm, k_layer_bn, linear, two_layer
+from . import batchnorm, conv, k_layer_bn, linear, two_layer
 
-FAMILIES = {"linear": linear, "two-layer": two_layer, "batchnorm": batchnorm, "k-layer-bn": k_layer_bn}
+FAMILIES = {"linear": linear, "two-layer": two_layer, "batchnorm": batchnorm, "k-layer-bn": k_layer_bn,
+            "conv": conv}

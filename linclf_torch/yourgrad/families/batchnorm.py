@@ -69,6 +69,9 @@ class LayerProblem(Problem):
         return value.T.contiguous() if value.dim() == 2 else value[:, None].clone() if variant == "column" \
             else value.clone()
 
+    def said(self, variant):
+        return ["mu and v as (m,) vectors, not (m, 1) columns"] if variant == "vector" else []
+
     def reference(self, eps=1e-5):
         ones = torch.ones_like(self.mu)
         _, cache = batchnorm_forward(self.S, ones, torch.zeros_like(self.mu), self.mu, self.v, eps)
