@@ -32,7 +32,8 @@ from .exits import exit_codes
 from .rnnflags import add_rnn_parsers, validate_rnn
 
 D = TrainConfig()
-MODELS_CHECKED = ("linear", "two-layer", "batchnorm", "k-layer-bn", "conv")  # yourgrad/families/, kept here: no torch
+MODELS_CHECKED = ("linear", "two-layer", "batchnorm", "k-layer-bn", "conv", "rnn")  # yourgrad/families/ (no torch here)
+FAMILY_OPTIONS = {"conv_bias": "conv", "label_smoothing": "conv", "loss_reduction": "rnn"}  # gradcheck's, by family
 
 
 class Parser(argparse.ArgumentParser):
@@ -179,6 +180,8 @@ def parser():
     c.add_argument("--label-smoothing", type=float, metavar="EPS", default=None, help="--model conv: the loss "
                    "against 1 − ε on the true class and ε/(K − 1) on the others; your function is given the smoothed "
                    "Y, or the one-hot Y and ε when it takes eps last (default: none)")
+    c.add_argument("--loss-reduction", choices=("mean", "sum"), default=None, help="--model rnn: the loss over "
+                   "the τ steps, their mean (the 2025/26 texts) or their sum (the older texts) (default: mean)")
     add_rnn_parsers(sub)  # `linclf rnn` and `linclf sample`: cli/rnnflags.py
     return top
 
@@ -195,10 +198,10 @@ def validate(args):
     if args.command in ("rnn", "sample"):
         return validate_rnn(args)
     if args.command == "gradcheck":
-        conv = [f"--{k.replace('_', '-')}" for k in ("conv_bias", "label_smoothing") if getattr(args, k) is not None]
-        if conv and args.model != "conv":
-            raise LinclfError(f"{' and '.join(conv)}: for --model conv only "
-                              f"({f'got --model {args.model}' if args.model else 'add --model conv'})")
+        for key, model in FAMILY_OPTIONS.items():
+            if getattr(args, key) is not None and args.model != model:
+                raise LinclfError(f"--{key.replace('_', '-')}: for --model {model} only "
+                                  f"({f'got --model {args.model}' if args.model else f'add --model {model}'})")
         if args.label_smoothing is not None and not (0 <= args.label_smoothing < 1 and args.loss == "ce"):
             raise LinclfError(f"--label-smoothing is ε in [0, 1), with --loss ce (got {args.label_smoothing}, "
                               f"--loss {args.loss})")

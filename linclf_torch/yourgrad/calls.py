@@ -15,11 +15,14 @@ class YourFunctionError(ValueError):
 
 
 def as_arrays(value, numpy):
-    """value with its tensors as numpy arrays when `numpy`, through dicts (of their own type), lists and tuples."""
+    """value with its tensors as numpy arrays when `numpy`, through dicts (of their own type), lists, tuples
+    and SimpleNamespace objects."""
     if isinstance(value, torch.Tensor):
         return value.numpy() if numpy else value
     if isinstance(value, dict):
         return type(value)({k: as_arrays(v, numpy) for k, v in value.items()})
+    if isinstance(value, types.SimpleNamespace):  # a network held as an object's attributes (the RNN's)
+        return types.SimpleNamespace(**as_arrays(vars(value), numpy))
     if isinstance(value, (list, tuple)):
         return type(value)(as_arrays(v, numpy) for v in value)
     return value

@@ -50,7 +50,7 @@ class Call:
         argument variants (p.said), what fp_data was."""
         words = [self.form.said(forward_name)]
         if "net" in self.form.roles:
-            words[0] += f", net = {p.written(self.variant)}"
+            words[0] += f", {getattr(p, 'net_name', 'net')} = {p.written(self.variant)}"
         words += p.said(self.variant)
         if self.pick is not None:
             words.append(f"fp_data = element {self.pick} of the tuple {forward_name} returns")
@@ -93,8 +93,7 @@ class Student:
         except YourFunctionError:
             if needed:
                 raise
-            self.forward = None
-            return None
+            return None  # its P is then not checked on this case
         if out is None and needed:
             raise YourFunctionError(f"your forward {self.forward_name} returned None on case {p.case.name}: it must "
                                     f"return what {self.name} takes as fp_data (a missing return statement?)")
@@ -165,7 +164,7 @@ def check_gradients(fn, model="linear", layout=None, loss="ce", *, forward=None,
         known = "; ".join(f.said() for f in family.FORMS if layout in (None, f.layout))
         raise YourFunctionError(f"{signature(fn, name)} fits no form the check knows for --model {model}: {known} "
                                 f"(only required parameters count){suggestion(fn, name, model)}")
-    candidates = forwards_beside(fn) if forward is None else {}
+    candidates = forwards_beside(fn, getattr(family, "FORWARD_ARGUMENTS", 2)) if forward is None else {}
     forward = forward or (next(iter(candidates.values())) if len(candidates) == 1 else None)
     if forward is None:
         if all(f.forward for f in forms):

@@ -34,15 +34,23 @@ class Form:
         return next((r for r in self.roles if r in ("fp", "fp*")), None)
 
 
-def required(fn):
-    """(required positional parameters, whether it takes *args) of fn; (None, True) without a signature."""
+def required_names(fn):
+    """The names of fn's required positional parameters, or None without a signature to read."""
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
-        return None, True
+        return None
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    count = sum(p.kind in positional and p.default is inspect.Parameter.empty for p in params)
-    return count, any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params)
+    return [p.name for p in params if p.kind in positional and p.default is inspect.Parameter.empty]
+
+
+def required(fn):
+    """(required positional parameters, whether it takes *args) of fn; (None, True) without a signature."""
+    names = required_names(fn)
+    if names is None:
+        return None, True
+    star = any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in inspect.signature(fn).parameters.values())
+    return len(names), star
 
 
 def fits(fn, form):
@@ -69,13 +77,13 @@ def reads_as_forward(name):
             (n.startswith("evaluate") and ("classifier" in n or "network" in n)))
 
 
-def forwards_beside(fn):
-    """The functions defined beside fn (in its module or notebook) that read as a forward pass
-    FORWARD(X, net): the name says so, and it takes two required arguments."""
+def forwards_beside(fn, arguments=2):
+    """The functions defined beside fn (in its module or notebook) that read as a forward pass: the
+    name says so, and it takes as many required arguments as the family's forward, FORWARD(X, net)'s two."""
     module = getattr(fn, "__module__", None)
     found = {name: v for name, v in getattr(fn, "__globals__", {}).items()
              if inspect.isfunction(v) and v.__module__ == module and v is not fn and reads_as_forward(name)
-             and required(v)[0] == 2}
+             and required(v)[0] == arguments}
     return dict(sorted(found.items()))
 
 

@@ -8,14 +8,14 @@ A family module defines
     diagnose(report, problems, given, fitted, form)   names the mistakes of the failing gradients
 and may define OPTIONS (the names of check_gradients' keyword options it takes, passed to
 problem() and cases(**options)), forms(fn) (its forms for this function, e.g. bound by the
-parameters' names), forward_roles(forward) (the arguments of your forward, ("X", "net") by
-default), fit(problem, given) -> {name: value} with said_fit(fitted) (the nuisance it fits on
+parameters' names), forward_roles(forward) and FORWARD_ARGUMENTS (the arguments of your forward,
+("X", "net") and 2 by default), fit(problem, given) -> {name: value} with said_fit(fitted) (the nuisance it fits on
 the first case, e.g. {"eps": ε}) and variants(layout, hints) (the argument variants to try;
 by default the structures of `net`, structures.py; a variant that is more than net's structure
 is read by the family's Problem: net, names, written, said, problem.py). docs/development.md:
 adding a family.
 """
-from . import batchnorm, conv, k_layer_bn, linear, two_layer
+from . import batchnorm, conv, k_layer_bn, linear, rnn, two_layer
 
 FAMILIES = {"linear": linear, "two-layer": two_layer, "batchnorm": batchnorm, "k-layer-bn": k_layer_bn,
-            "conv": conv}
+            "conv": conv, "rnn": rnn}
