@@ -5,7 +5,6 @@ is named by a wrong function written for the tests (tests/students/rnn_*.py)."""
 import importlib.util
 
 import pytest
-import torch
 
 from helpers import ROOT
 from linclf_torch import check_gradients
