@@ -16,7 +16,10 @@ The test set is evaluated once per trained network and chooses nothing.
 
     python experiments/a3_convnet.py --data-dir PATH
 
-Evidence: docs/reproducing.md, "DD2424 Assignment 3 (2025/26): the ConvNet".
+Evidence: docs/reproducing.md, "DD2424 Assignment 3 (2025/26): the ConvNet" (seed 0, 1 thread
+of an AMD EPYC, torch 2.14.1, 1,052 s: test 56.61% for exercise 3; 49.56, 57.76, 56.12% for
+architectures 1, 3, 4; 61.38% for architecture 3 trained longer; 64.96% and 64.75% for
+exercise 4 without and with label smoothing).
 """
 import sys
 from dataclasses import replace

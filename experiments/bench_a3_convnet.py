@@ -27,7 +27,9 @@ By default one cycle (n_s = 800, 1,600 steps); --full runs exercise 3's three.
     python experiments/bench_a3_convnet.py                  # synthetic data of CIFAR-10's shape
     python experiments/bench_a3_convnet.py --data-dir PATH
 
-Evidence: docs/performance.md, "DD2424 Assignment 3 (2025/26): the ConvNet".
+Evidence: docs/performance.md, "DD2424 Assignment 3 (2025/26): the ConvNet" (1 thread of an AMD
+EPYC, torch 2.14.1, median of 5: (a) 6.64 s, (b) 3.61 s, floor 3.36 s, (p) 2.17 s; loops against
+one product 43×).
 """
 import os
 import statistics

@@ -90,7 +90,7 @@ def test_the_command_loses_no_output(pickles, tmp_path, argv, code, out, err):
 def test_help_lists_the_choices_and_only_flags_the_command_takes():
     top = parser()
     helps = {name: sub.format_help() for name, sub in top._subparsers._group_actions[0].choices.items()}
-    for choices in ("{a1,full,random}", "{ce,mbce}", "{linear,mlp}", "{pixel,channel}", "{auto,cpu,cuda}",
+    for choices in ("{a1,full,random}", "{ce,mbce}", "{linear,mlp,conv}", "{pixel,channel}", "{auto,cpu,cuda}",
                     "{float32,float64}"):
         assert choices in helps["train"] and choices in helps["grid"], choices
     assert "--resume" in helps["train"]

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from helpers import ROOT
-from linclf_torch.cli.parse import MODELS_CHECKED, main
+from linclf_torch.cli.parse import main
+from linclf_torch.yourgrad import names
 from linclf_torch.yourgrad.families import FAMILIES
 
 STUDENTS = ROOT / "tests" / "students"
@@ -125,8 +126,10 @@ def test_a_notebook_with_a_right_and_a_wrong_backward(capsys, tmp_path):
         in out
 
 
-def test_the_clis_models_are_the_families():
-    assert tuple(FAMILIES) == MODELS_CHECKED
+def test_the_clis_models_and_options_are_the_families():
+    assert tuple(FAMILIES) == names.MODELS
+    assert {option: model for model, family in FAMILIES.items()
+                             for option in getattr(family, "OPTIONS", ())} == names.OPTIONS
 
 
 @pytest.mark.parametrize("model, example, function", [

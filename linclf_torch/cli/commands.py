@@ -124,8 +124,8 @@ def gradcheck_command(args, spec):
     """Import the user's function (spec: parse.validate's (file, function name)), check it
     (yourgrad/engine.py), print the table: exit 0 pass, 1 fail."""
     from ..yourgrad.engine import YourFunctionError, check_gradients
+    from ..yourgrad.names import OPTIONS
     from ..yourgrad.usercode import beside, explain_name_error, load_function
-    from .parse import FAMILY_OPTIONS
     set_threads(1)  # small tensors: one thread is fastest, and a busy core cannot stall it (threads.py)
     file, function_name = spec
     model = args.model or ("two-layer" if args.forward else "linear")
@@ -133,7 +133,7 @@ def gradcheck_command(args, spec):
         raise LinclfError("--forward is for the network families: --model batchnorm takes no forward pass")
     fn = load_function(file, function_name)
     forward = beside(file, args.forward) if args.forward else None  # None: the one forward beside it, if any
-    options = {k: getattr(args, k) for k in FAMILY_OPTIONS if getattr(args, k) is not None}
+    options = {k: getattr(args, k) for k in OPTIONS if getattr(args, k) is not None}
     try:
         report = check_gradients(fn, model, args.layout, args.loss, forward=forward, arrays=args.arrays,
                                  seed=args.seed, name=f"{file}:{function_name}", explain=explain_name_error, **options)

@@ -27,13 +27,13 @@ from ..training.config import (
     expand_grid,
     given,
 )
+from ..yourgrad.names import MODELS as MODELS_CHECKED
+from ..yourgrad.names import OPTIONS as FAMILY_OPTIONS
 from ..yourgrad.usercode import parse_spec
 from .exits import exit_codes
 from .rnnflags import add_rnn_parsers, validate_rnn
 
 D = TrainConfig()
-MODELS_CHECKED = ("linear", "two-layer", "batchnorm", "k-layer-bn", "conv", "rnn")  # yourgrad/families/ (no torch here)
-FAMILY_OPTIONS = {"conv_bias": "conv", "label_smoothing": "conv", "loss_reduction": "rnn"}  # gradcheck's, by family
 
 
 class Parser(argparse.ArgumentParser):
