@@ -35,6 +35,8 @@ MODELS = {
     "mlp": (["--model", "mlp", "--hidden", "6", "--init", "dd2424"], 10, f"cyclic:1e-5:1e4:{NS}"),
     "mlp-batchnorm": (["--model", "mlp", "--hidden", "6", "5", "--batchnorm", "--init", "he"], 10,
                       f"cyclic:1e-5:1e4:{NS}"),
+    "conv": (["--model", "conv", "--filter-size", "8", "--filters", "3", "--hidden", "6", "--conv-bias", "--lam", "0.1"],
+             10, f"cyclic:1e-5:3e1:{NS}"),
 }
 
 
