@@ -104,3 +104,17 @@ def test_the_command_line(capsys):
     assert "τ times too large" in capsys.readouterr().out
     assert main(["gradcheck", spec, "--loss-reduction", "sum"]) == 2
     assert "--loss-reduction: for --model rnn only (add --model rnn)" in capsys.readouterr().err
+
+
+def test_the_examples_and_the_docs_quote(capsys, monkeypatch):
+    """a4_rnn_right.py passes, a4_rnn_wrong.py's h0 is named, and docs/gradcheck.md quotes its output."""
+    from test_gradcheck_cli import rounding_masked
+    monkeypatch.chdir(ROOT)
+    assert main(["gradcheck", "experiments/examples/a4_rnn_right.py:ComputeGradients", "--model", "rnn"]) == 0
+    capsys.readouterr()
+    assert main(["gradcheck", "experiments/examples/a4_rnn_wrong.py:ComputeGradients", "--model", "rnn"]) == 1
+    out = capsys.readouterr().out
+    assert "h0 left out of W's gradient" in out
+    quoted = "\n".join(f"    {line}".rstrip() for line in out.splitlines())
+    page = (ROOT / "docs" / "gradcheck.md").read_text()
+    assert rounding_masked(quoted) in rounding_masked(page), "docs/gradcheck.md: paste a4_rnn_wrong.py's output again"
