@@ -24,7 +24,7 @@ from ..courselayout import filters_to_course
 from ..nn.conv import conv_backward
 from ..nn.layers import linear_backward, relu_backward
 from ..nn.losses import l2_penalty_backward, one_hot
-from .judge import compare
+from .judge import compare, failing
 
 MASK = "without the ReLU's mask [C > 0] on the conv outputs (dC = unflatten(dh) ⊙ [C > 0] in the backward)"
 ORDER = ("with the conv outputs read back in another order in the backward than the forward flattened them "
@@ -126,10 +126,8 @@ def variant_of(given, key, terms, param, case, layout):
 
 def diagnose(report, problems, given, fitted, form):
     """Name the mistakes of every failing, finite gradient of the ConvNet in report.results."""
-    for p, grads in zip(problems, given):
-        failing = [r for r in report.results if r.case is p.case and r.status == "FAIL" and r.finite]
-        if failing:
-            terms = data_terms(p.model, p.X, p.y)
-            for r in failing:
-                key = r.param.removeprefix("grad_")
-                r.mistakes = variant_of(grads[key], key, terms, p.params[key], p.case, form.layout)
+    for p, grads, results in failing(report, problems, given):
+        terms = data_terms(p.model, p.X, p.y)
+        for r in results:
+            key = r.param.removeprefix("grad_")
+            r.mistakes = variant_of(grads[key], key, terms, p.params[key], p.case, form.layout)

@@ -72,3 +72,12 @@ def judged(problems, given, fitted):
         floors = p.floors(ref)
         results += [judge(p.case, key, grads[key], ref[key], floors.get(key)) for key in p.keys]
     return results
+
+
+def failing(report, problems, given, finite=True):
+    """(a case's problem, your gradients there, its failing Results) for each case with a failing
+    gradient, what a family's diagnose looks at; finite: only the gradients that hold no NaN or inf."""
+    for p, grads in zip(problems, given):
+        results = [r for r in report.results if r.case is p.case and r.status == "FAIL" and (r.finite or not finite)]
+        if results:
+            yield p, grads, results

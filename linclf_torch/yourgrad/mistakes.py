@@ -21,7 +21,7 @@ import itertools
 
 from ..nn.layers import linear_backward
 from ..nn.losses import l2_penalty_backward
-from .judge import matches
+from .judge import failing, matches
 
 K = 10
 DIMS = {"W": ("K", "d"), "W1": ("m", "d"), "W2": ("K", "m")}  # for the words of a transpose
@@ -80,13 +80,11 @@ def diagnose(report, problems, given, fitted, form):
     """Name the mistakes of every failing, finite gradient of a classifier family (linear,
     two-layer) in report.results, and an overflow of your own softmax or sigmoid."""
     sees_b = form.layout == "torch" or "net" in form.roles  # ComputeGradients never sees b
-    for p, grads in zip(problems, given):
-        failing = [r for r in report.results if r.case is p.case and r.status == "FAIL" and r.finite]
-        if failing:
-            terms = data_terms(p.model, p.X, p.y)
-            for r in failing:
-                key = r.param.removeprefix("grad_")
-                r.mistakes = variant_of(grads[key], key, terms[key], p.params[key], p.case, p.loss, sees_b)
+    for p, grads, results in failing(report, problems, given):
+        terms = data_terms(p.model, p.X, p.y)
+        for r in results:
+            key = r.param.removeprefix("grad_")
+            r.mistakes = variant_of(grads[key], key, terms[key], p.params[key], p.case, p.loss, sees_b)
     non_finite_diagnosis(report.results, problems[0].loss)
 
 

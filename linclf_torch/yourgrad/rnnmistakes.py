@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from ..nn.rnn import rnn_forward, rnn_loss_backward
-from .judge import matches
+from .judge import failing, matches
 
 
 @dataclass(frozen=True)
@@ -66,20 +66,17 @@ def variant_gradients(x, y, h0, params, reduction, v):
 def diagnose(report, problems, given, fitted, form):
     """Name the first Variant (fewest mistakes first) whose gradients match every gradient of a
     failing case; else, gradient by gradient, a transpose or a clip."""
-    for p, grads in zip(problems, given):
-        failing = [r for r in report.results if r.case is p.case and r.status == "FAIL"]
-        if not failing:
-            continue
+    for p, grads, results in failing(report, problems, given, finite=False):
         for v in VARIANTS:
             wrong = variant_gradients(p.x, p.y, p.h0, p.params, p.reduction, v)
             if all(matches(grads[k], wrong[k]) for k in p.keys):
                 said = f"your gradients equal the reference's computed with {' and '.join(v.mistakes(p.reduction))}"
-                for r in failing:
+                for r in results:
                     r.diagnosis = said
                 break
         else:
             ref = p.reference()
-            for r in failing:
+            for r in results:
                 r.diagnosis = one_gradient(r.param.removeprefix("grad_"), grads[r.param.removeprefix("grad_")], ref)
 
 
