@@ -2,6 +2,7 @@
 `linclf_torch.check_gradients`): one engine, and a module per family of functions.
 
     engine.py      check_gradients: recognising how to call your function, the cases, your forward first
+    student.py     your function (and forward) called one way on one case, its gradients taken back
     families/      one module per family: linear, two_layer, batchnorm, k_layer_bn, conv, rnn (cases, forms,
                    mistakes); names.py their names and options, without torch
     forms.py       the forms a function may take, by the roles of its arguments
