@@ -152,3 +152,44 @@ def test_check_gradients_from_python_for_every_family(model, example, function):
     rows = [line for line in markdown.splitlines() if line.startswith("|")]
     assert rows[0].startswith("| # | case ") and rows[1].startswith("|---") and len(rows) == 2 + len(report.cases)
     assert rows[0].count("grad_") == len(report.results) // len(report.cases)  # every column in one table
+
+
+COST = """
+import numpy as np
+
+def ComputeCost(X, Y, net, lam):
+    h = np.maximum(0, net['W'][0] @ X + net['b'][0])
+    s = net['W'][1] @ h + net['b'][1]
+    P = np.exp(s - s.max(axis=0)) / np.exp(s - s.max(axis=0)).sum(axis=0)
+    return -np.mean(np.log(np.sum(Y * P, axis=0))) + lam * sum(np.sum(W ** 2) for W in net['W'])
+"""
+
+
+@pytest.mark.parametrize("example, code, said", [
+    ("a2_right", 0, "your gradients match centred differences of your own cost ComputeCost (norm-wise ≤ "),
+    ("a2_wrong", 1, "your gradients do not match centred differences of your own cost ComputeCost (norm-wise up to "),
+])
+def test_cost_tells_a_wrong_backward(capsys, tmp_path, example, code, said):
+    """--cost: a right backward matches its own cost; a2_wrong.py's (no ReLU mask) does not: the backward is wrong."""
+    (tmp_path / "mine.py").write_text((ROOT / "experiments" / "examples" / f"{example}.py").read_text() + COST)
+    got, out, err = gradcheck(capsys, f"{tmp_path / 'mine.py'}:BackwardPass", "--model", "two-layer",
+                              "--cost", "ComputeCost")
+    assert got == code and err == "" and said in out
+    assert ("the mistake is in your backward" in out) == (code == 1)
+
+
+def test_cost_tells_a_wrong_forward(capsys):
+    """A forward that forgets b2, with a cost and a backward right for it: the forward is named first, and the
+    backward matches its own cost, so the mistake is in the cost or forward."""
+    code, out, _ = gradcheck(capsys, STUDENTS / "a2_no_b2.py:BackwardPass", "--model", "two-layer", "--cost",
+                             "ComputeCost")
+    findings = [line for line in out.splitlines() if line.startswith("- ")]
+    assert code == 1 and findings[0].startswith("- P (forward), every case: your forward pass ApplyNetwork is wrong")
+    assert findings[1].endswith("your backward is right for the function your code computes, so the mistake is in "
+                                "your cost or forward")
+
+
+def test_a_cost_of_no_form_is_one_line(capsys):
+    code, _, err = gradcheck(capsys, STUDENTS / "a2_no_b2.py:BackwardPass", "--model", "two-layer", "--cost",
+                             "ApplyNetwork")
+    assert code == 2 and err.count("\n") == 1 and "fits no form of a cost for this family: cost(X, Y, net, lam) -> J" in err

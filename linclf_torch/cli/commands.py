@@ -133,9 +133,10 @@ def gradcheck_command(args, spec):
         raise LinclfError("--forward is for the network families: --model batchnorm takes no forward pass")
     fn = load_function(file, function_name)
     forward = beside(file, args.forward) if args.forward else None  # None: the one forward beside it, if any
+    cost = beside(file, args.cost) if args.cost else None
     options = {k: getattr(args, k) for k in OPTIONS if getattr(args, k) is not None}
     try:
-        report = check_gradients(fn, model, args.layout, args.loss, forward=forward, arrays=args.arrays,
+        report = check_gradients(fn, model, args.layout, args.loss, forward=forward, cost=cost, arrays=args.arrays,
                                  seed=args.seed, name=f"{file}:{function_name}", explain=explain_name_error, **options)
     except YourFunctionError as e:
         raise LinclfError(str(e)) from None

@@ -170,6 +170,9 @@ def parser():
                    "FUNCTION(X, net), whose result your backward takes as fp_data and whose P is checked first "
                    "(default: the one function whose name reads as a forward pass, ApplyNetwork, apply_network, "
                    "EvaluateClassifier, …, if the file has exactly one)")
+    c.add_argument("--cost", metavar="FUNCTION", default=None, help="your cost J in the same file, FUNCTION(X, Y, "
+                   "net, lam) (linear: ComputeCost(X, Y, W, b, lam)): your gradients are also compared with its "
+                   "centred differences, which tells a wrong backward from a wrong cost or forward")
     c.add_argument("--arrays", choices=("auto", "torch", "numpy"), default="auto", help="call FUNCTION with "
                    "torch tensors or numpy arrays; auto: numpy arrays when its file imports numpy and not torch, or "
                    "when it fails on tensors and works on arrays, else tensors. It may return either (default: auto)")

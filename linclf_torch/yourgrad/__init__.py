@@ -10,6 +10,7 @@
     problem.py     what a family's case gives the engine
     calls.py       calling your function: arrays, fresh copies, its errors in one line
     judge.py       the reports' measure, a Result per gradient
+    owncost.py     --cost: your gradients against centred differences of your own cost
     report.py      the table (a terminal's or a notebook's) and what was found
     mistakes.py    the classifiers' known mistakes; bnmistakes.py batch norm's (and your ε), convmistakes.py
                    the ConvNet's, rnnmistakes.py the RNN's

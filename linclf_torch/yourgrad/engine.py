@@ -27,6 +27,7 @@ from .calls import YourFunctionError, numpy_only, said
 from .families import FAMILIES
 from .forms import fits, forwards_beside, signature, strings
 from .judge import Result, compare, judged
+from .owncost import own_cost_errors
 from .report import Report
 from .structures import variants as net_variants
 from .student import Call, Student
@@ -36,14 +37,16 @@ ARRAYS = ("auto", "torch", "numpy")
 MODELS = tuple(FAMILIES)
 
 
-def check_gradients(fn, model="linear", layout=None, loss="ce", *, forward=None, arrays="auto", seed=0, name=None,
-                    explain=None, **options):
+def check_gradients(fn, model="linear", layout=None, loss="ce", *, forward=None, cost=None, arrays="auto", seed=0,
+                    name=None, explain=None, **options):
     """Run fn on every case of the family `model` and compare with the library's float64 gradients.
 
     layout: "dd2424" (X (d, n), Y one-hot (K, n)), "torch" (X (n, d), y (n,)), or None: whichever
     fn runs with, dd2424's tried first. forward: your forward pass FORWARD(X, net), for the forms
     that take its result and to check its P; None: the one function beside fn whose name reads
-    as a forward pass, if there is exactly one. arrays: "torch", "numpy", or "auto" (numpy arrays
+    as a forward pass, if there is exactly one. cost: your cost J(X, Y, net, lam) (the family's
+    forms without fp_data; linear: ComputeCost(X, Y, W, b, lam)), whose centred differences your
+    gradients are compared with on the small cases (owncost.py). arrays: "torch", "numpy", or "auto" (numpy arrays
     when fn's module imports numpy and not torch, else tensors, then arrays when fn fails on them).
     explain(exception) -> str or None: more words for a NameError (usercode.py, for notebooks).
     options: the family's own (families/), e.g. loss_reduction="sum" for the RNN.
@@ -108,6 +111,9 @@ def check_gradients(fn, model="linear", layout=None, loss="ce", *, forward=None,
         report.mark_overflow()
     elif hasattr(family, "said_fit") and report.passed:
         report.notes.append(family.said_fit(fitted))
+    if cost is not None:
+        report.own_cost = (getattr(cost, "__name__", "your cost"),
+                           own_cost_errors(cost, family, problems, given, c, explain))
     return report
 
 

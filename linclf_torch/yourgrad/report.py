@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .judge import TOL, TOL_FLOAT32
 from .mistakes import mistake_sentence
+from .owncost import TOL as OWN_TOL
 
 WIDTH = 120  # a terminal's table: split into several when wider
 MEASURE = ("Max relative error |ga − gr| / max(1e-12, |ga| + |gr|) of your ga against the reference gr (the reports'\n"
@@ -31,6 +32,7 @@ class Report:
     notes: list = field(default_factory=list)    # lines said under the findings (your ε, the layout found)
     how: str = ""                                # how to find a mistake the check does not know
     forward_name: str = "your forward"
+    own_cost: tuple = None  # (your cost's name, [(case number, norm-wise error against its centred differences)])
 
     @property
     def passed(self):
@@ -130,6 +132,7 @@ def findings(report, by_case):
         found[f"your forward pass {report.forward_name} is wrong: its P differs from the reference's (max relative "
               f"error up to {worst:.1e}), so your gradients are those of another function; fix the forward first"] = (
             {"P (forward)": True}, {number[id(f.case)]: True for f in wrong})
+    lines = own_cost(report, len(by_case), wrong)
     for param in dict.fromkeys(r.param for r in report.results):
         failed = [(number[id(r.case)], r) for r in report.results if r.param == param and r.status == "FAIL"]
         most = max((r.mistakes for _, r in failed if r.mistakes), key=len, default=[])
@@ -148,7 +151,9 @@ def findings(report, by_case):
             params, cases = found.setdefault(what, ({}, {}))
             params[param] = cases[i] = True
     lines = [f"- {', '.join(params)}, {plural(list(cases), len(by_case))}: {what}"
-             for what, (params, cases) in found.items()]
+             for what, (params, cases) in found.items()][:len(wrong[:1])] + lines + \
+        [f"- {', '.join(params)}, {plural(list(cases), len(by_case))}: {what}"
+         for what, (params, cases) in found.items()][len(wrong[:1]):]
     overflowed = [number[id(f.case)] for f in report.forward if f.status == "overflow"]
     if overflowed:
         lines.append("- " + OVERFLOW.format(forward=f"Your forward {report.forward_name}",
@@ -158,6 +163,24 @@ def findings(report, by_case):
         lines.append(f"- {plural(float32)}: your gradients agree with the reference to float32 precision only; "
                      "computed in float32 somewhere? In float64 they would meet the reports' 1e-6 entry-wise.")
     return lines + ([""] if lines else [])
+
+
+def own_cost(report, total, forward_wrong):
+    """The finding of --cost: whether your gradients match centred differences of your own cost."""
+    if report.own_cost is None:
+        return []
+    name, errors = report.own_cost
+    if not errors:
+        return [f"- your cost {name}: no case small enough for centred differences"]
+    cases, worst = [i for i, _ in errors], max(e for _, e in errors)
+    if worst <= OWN_TOL:
+        why = ": your backward is right for the function your code computes, so the mistake is in your cost or " \
+              "forward" if forward_wrong or any(r.status == "FAIL" for r in report.results) else ""
+        return [f"- your gradients match centred differences of your own cost {name} (norm-wise ≤ {worst:.1e}, "
+                f"{plural(cases, total)}){why}"]
+    bad = [i for i, e in errors if e > OWN_TOL]
+    return [f"- your gradients do not match centred differences of your own cost {name} (norm-wise up to "
+            f"{worst:.1e}, {plural(bad, total)}): the mistake is in your backward"]
 
 
 def plural(cases, total=None):

@@ -26,6 +26,7 @@ FORMS = (
     Form(("G", "S", "mu", "v"), "torch", "f(G, S, mu, v) -> dS, G and S (n, m), mu and v (m,)"),
 )
 diagnose = functools.partial(bn_diagnose, options=LAYER_OPTIONS)
+COST_FORMS = ()  # the layer alone has no cost to differentiate
 VARIANTS = ("column", "vector")  # dd2424's mu and v: (m, 1), else (m,)
 
 

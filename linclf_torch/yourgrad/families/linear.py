@@ -22,6 +22,11 @@ FORMS = (
     Form(("X", "Y", "P", "net", "lam"), "dd2424", "BackwardPass(X, Y, P, network, lam) -> {'W': grad_W, 'b': grad_b}"),
     Form(("X", "y", "W", "b", "lam"), "torch", "f(X, y, W, b, lam) -> (grad_W, grad_b)"),
 )
+COST_FORMS = (  # your cost, for --cost (owncost.py)
+    Form(("X", "Y", "W", "b", "lam"), "dd2424", "ComputeCost(X, Y, W, b, lam) -> J"),
+    Form(("X", "Y", "net", "lam"), "dd2424", "ComputeCost(X, Y, network, lam) -> J"),
+    Form(("X", "y", "W", "b", "lam"), "torch", "f(X, y, W, b, lam) -> J"),
+)
 
 
 @dataclass(frozen=True)
