@@ -46,8 +46,9 @@ def check_gradients(fn, model="linear", layout=None, loss="ce", *, forward=None,
     that take its result and to check its P; None: the one function beside fn whose name reads
     as a forward pass, if there is exactly one. cost: your cost J(X, Y, net, lam) (the family's
     forms without fp_data; linear: ComputeCost(X, Y, W, b, lam)), whose centred differences your
-    gradients are compared with on the small cases (owncost.py). arrays: "torch", "numpy", or "auto" (numpy arrays
-    when fn's module imports numpy and not torch, else tensors, then arrays when fn fails on them).
+    gradients are compared with on the small cases (owncost.py). arrays: "torch", "numpy", or
+    "auto" (numpy arrays when fn's module imports numpy and not torch, else tensors, then arrays
+    when fn fails on them).
     explain(exception) -> str or None: more words for a NameError (usercode.py, for notebooks).
     options: the family's own (families/), e.g. loss_reduction="sum" for the RNN.
     Returns a Report: print it, or show it in a notebook; report.passed is the verdict. Raises

@@ -58,7 +58,7 @@ class Student:
 
     def forwarded(self, p, c, needed):
         """Your forward's result on p's case, its arguments as c makes them (copies of its own). When
-        the backward does not take it, a forward that raises is dropped, not blamed."""
+        the backward does not take it, a forward that raises is not blamed: its P is not checked there."""
         args = as_arrays(p.arguments(self.forward_roles, c.form.layout, c.variant), c.numpy)
         try:
             out = invoke(self.forward, args, self.forward_name, p.case, self.explain)
