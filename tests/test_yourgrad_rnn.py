@@ -118,3 +118,31 @@ def test_the_examples_and_the_docs_quote(capsys, monkeypatch):
     quoted = "\n".join(f"    {line}".rstrip() for line in out.splitlines())
     page = (ROOT / "docs" / "gradcheck.md").read_text()
     assert rounding_masked(quoted) in rounding_masked(page), "docs/gradcheck.md: paste a4_rnn_wrong.py's output again"
+
+
+def test_a_notebook_with_the_rnn_as_a_class_and_its_steps_in_dicts(tmp_path, capsys):
+    """A4 as a notebook: the book read and the training loop in cells not run, the RNN an object
+    whose attributes the functions read, BackwardPass(RNN, X, Y, h0) bound by its names, and the
+    forward's probabilities per step in a dict {t: p_t (K, 1)}, stacked to check the forward."""
+    cells = [
+        "import numpy as np\n%matplotlib inline\n",
+        "book_data = open('the_book.txt').read()\nK = len(set(book_data))\n",
+        "def ForwardPass(RNN, X, Y, h0):\n    hs, ps, loss = {-1: h0}, {}, 0\n"
+        "    for t in range(X.shape[1]):\n        hs[t] = np.tanh(RNN.W @ hs[t-1] + RNN.U @ X[:, [t]] + RNN.b)\n"
+        "        o = RNN.V @ hs[t] + RNN.c\n        ps[t] = np.exp(o - o.max()) / np.sum(np.exp(o - o.max()))\n"
+        "        loss -= np.log(Y[:, [t]].T @ ps[t])[0, 0]\n    return loss / X.shape[1], hs, ps\n",
+        "def BackwardPass(RNN, X, Y, h0):\n    loss, hs, ps = ForwardPass(RNN, X, Y, h0)\n    tau = X.shape[1]\n"
+        "    g = {k: np.zeros_like(getattr(RNN, k)) for k in 'bcUWV'}\n    dh_next = np.zeros_like(h0)\n"
+        "    for t in reversed(range(tau)):\n        do = (ps[t] - Y[:, [t]]) / tau\n        g['V'] += do @ hs[t].T\n"
+        "        g['c'] += do\n        da = (RNN.V.T @ do + dh_next) * (1 - hs[t] ** 2)\n"
+        "        g['W'] += da @ hs[t-1].T\n        g['U'] += da @ X[:, [t]].T\n        g['b'] += da\n"
+        "        dh_next = RNN.W.T @ da\n    return g, loss, hs[tau - 1]\n",
+        "for i in range(100000):\n    grads, loss, h = BackwardPass(rnn, X, Y, h)\n",
+    ]
+    from test_students import notebook
+    nb = notebook(tmp_path / "a4.ipynb", *cells)
+    assert main(["gradcheck", f"{nb}:BackwardPass", "--model", "rnn"]) == 0
+    out = capsys.readouterr().out
+    assert "f(RNN, X, Y, h0) -> grads like RNN (bound by the names), RNN = an object with attributes" in out
+    rows = [line for line in out.splitlines() if line.startswith("| 1 ") and "e-" in line]
+    assert rows and rows[0].split("|")[2].strip() != "—"  # the forward's P, found in {t: p_t} and checked

@@ -87,6 +87,14 @@ class Student:
                 for k in p.keys}
 
 
+def columns(steps):
+    """{0: p_0, 1: p_1, …} (columns (K, 1) or vectors (K,), numpy or torch) as one (K, τ) tensor, or None."""
+    try:
+        return torch.cat([torch.as_tensor(steps[t]).reshape(-1, 1) for t in range(len(steps))], dim=1)  # (K, τ)
+    except (TypeError, RuntimeError, ValueError):
+        return None
+
+
 def probabilities_in(out, p, layout):
     """The P (n, K) in your forward's result: the array of P's shape whose rows (torch) or
     columns (dd2424) sum to 1, or that holds NaN or inf; None where there is none."""
@@ -95,6 +103,7 @@ def probabilities_in(out, p, layout):
         return None
     parts = list(out) if isinstance(out, (list, tuple)) else [out]
     dicts = [d for d in parts if isinstance(d, dict)]  # the result, or a dict in its tuple: its P first
+    parts += [columns(d) for d in dicts if set(d) == set(range(len(d)))]  # the RNN's {t: p_t (K, 1)}, stacked
     named = [v for d in dicts for k, v in d.items() if str(k).replace("_", "").lower() in P_NAMES]
     candidates = named + [v for d in dicts for v in d.values()] + [v for v in parts if not isinstance(v, dict)]
     for v in candidates:
