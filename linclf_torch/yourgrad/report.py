@@ -132,7 +132,6 @@ def findings(report, by_case):
         found[f"your forward pass {report.forward_name} is wrong: its P differs from the reference's (max relative "
               f"error up to {worst:.1e}), so your gradients are those of another function; fix the forward first"] = (
             {"P (forward)": True}, {number[id(f.case)]: True for f in wrong})
-    lines = own_cost(report, len(by_case), wrong)
     for param in dict.fromkeys(r.param for r in report.results):
         failed = [(number[id(r.case)], r) for r in report.results if r.param == param and r.status == "FAIL"]
         most = max((r.mistakes for _, r in failed if r.mistakes), key=len, default=[])
@@ -151,9 +150,9 @@ def findings(report, by_case):
             params, cases = found.setdefault(what, ({}, {}))
             params[param] = cases[i] = True
     lines = [f"- {', '.join(params)}, {plural(list(cases), len(by_case))}: {what}"
-             for what, (params, cases) in found.items()][:len(wrong[:1])] + lines + \
-        [f"- {', '.join(params)}, {plural(list(cases), len(by_case))}: {what}"
-         for what, (params, cases) in found.items()][len(wrong[:1]):]
+             for what, (params, cases) in found.items()]
+    first = 1 if wrong else 0  # your forward's finding, then what your own cost says, then the gradients'
+    lines[first:first] = own_cost(report, len(by_case), wrong)
     overflowed = [number[id(f.case)] for f in report.forward if f.status == "overflow"]
     if overflowed:
         lines.append("- " + OVERFLOW.format(forward=f"Your forward {report.forward_name}",

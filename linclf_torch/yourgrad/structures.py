@@ -83,19 +83,6 @@ def written(groups, variant):
     return "{" + ", ".join(one(g, ks) for g, ks in groups.items()) + "}"
 
 
-def said(net):
-    """net's structure in words, for the messages: its keys, and what each holds."""
-    def what(v):
-        if isinstance(v, dict):
-            return f"a dict keyed {', '.join(map(repr, v))}"
-        if isinstance(v, (list, tuple)):
-            return f"a list of {len(v)}"
-        return "an array"
-    kinds = {what(v) for v in net.values()}
-    keys = ", ".join(map(repr, net))
-    return f"net with keys {keys}" + (f" ({kinds.pop()} each)" if len(kinds) == 1 else "")
-
-
 def unprefixed(key, known):
     """key without a gradient prefix (grad_, grad, d, g), when what is left is a known name."""
     k = plain(key)
