@@ -182,11 +182,11 @@ def test_evaluate_refuses_a_model_that_is_not_finite(done, pickles, tmp_path, ca
 
 def test_nonfinite_tensor_names_the_first_parameter_then_running_average(done):
     model, _ = load_checkpoint(done)
-    assert nonfinite_tensor(model) is None
+    assert nonfinite_tensor(model.params, model.buffers) is None
     model.buffers["mu2"][0] = float("-inf")
-    assert nonfinite_tensor(model) == "running average mu2"
+    assert nonfinite_tensor(model.params, model.buffers) == "running average mu2"
     model.params["gamma1"][3] = float("nan")
-    assert nonfinite_tensor(model) == "parameter gamma1"
+    assert nonfinite_tensor(model.params, model.buffers) == "parameter gamma1"
 
 
 def test_save_checkpoint_refuses_a_model_with_a_nan(done, pickles, tmp_path):

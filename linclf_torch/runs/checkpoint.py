@@ -25,7 +25,7 @@ def save_checkpoint(path, model, data, cfg, state=None, source=None):
     """model.pt: parameters, preprocessing, config; state (a TrainState) for --resume; source, the data
     folder it was trained on ({"data_dir", "verify"}), which `linclf evaluate` uses by default.
     A model with a NaN or inf is refused: the trainer stops before saving one (a diverged run)."""
-    bad = nonfinite_tensor(model)
+    bad = nonfinite_tensor(model.params, model.buffers)
     if bad is not None:
         raise LinclfError(f"not writing {path}: the model's {bad} holds NaN or inf values (training diverged); "
                           "train it again with a smaller --eta")
@@ -114,7 +114,7 @@ def load_params(model, checkpoint):
                           f"({', '.join(shapes) or 'none'}); the checkpoint is damaged or from another model")
     model.buffers = {name: saved_tensor(checkpoint, "buffers", name, shape).to(some) for name, shape in shapes.items()
                      if buffers}
-    bad = nonfinite_tensor(model)
+    bad = nonfinite_tensor(model.params, model.buffers)
     if bad is not None:
         raise LinclfError(f"{checkpoint['path']}: its {bad} holds NaN or inf values, so the model cannot be used; "
                           "the file is damaged or was saved from a diverged run: train the model again")

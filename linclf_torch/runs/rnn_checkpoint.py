@@ -6,7 +6,6 @@ the best parameters (the lowest recorded smooth loss) and the characters; `lincl
 reads everything.
 """
 from dataclasses import asdict
-from types import SimpleNamespace
 
 import torch
 
@@ -25,7 +24,7 @@ FORMAT = "linclf-rnn-checkpoint-1"
 def save_rnn_checkpoint(path, cfg, text_info, state):
     """model.pt of a run at state (training/rnn_loop.RNNState); text_info: {"path", "chars", "length", "md5"}.
     Parameters with a NaN or inf are refused (training/finite.py): the trainer stops before saving any."""
-    bad = nonfinite_tensor(SimpleNamespace(params=state.params, buffers={}))
+    bad = nonfinite_tensor(state.params)
     if bad is not None:
         raise LinclfError(f"not writing {path}: the model's {bad} holds NaN or inf values (training diverged); "
                           "train it again with a smaller --eta")
@@ -51,7 +50,7 @@ def read_rnn_checkpoint(path):
             for name in PARAMS:
                 if not isinstance(params[name], torch.Tensor) or tuple(params[name].shape) != shapes[name]:
                     raise ValueError(f"parameter {name} is not a tensor of shape {shapes[name]}")
-            bad = nonfinite_tensor(SimpleNamespace(params=params, buffers={}))
+            bad = nonfinite_tensor(params)
             if bad is not None:  # no model to sample from or to continue
                 raise ValueError(f"its {bad} holds NaN or inf values")
     except (KeyError, TypeError, ValueError, AttributeError, LinclfError) as e:

@@ -14,13 +14,15 @@ import torch
 KINDS = {"params": "parameter", "buffers": "running average"}  # the model contract's tensors, in messages
 
 
-def nonfinite_tensor(model):
-    """"parameter W1" or "running average v1": the first tensor of model.params, then of
-    model.buffers, that holds a NaN or ±inf; None when every number in them is finite.
+def nonfinite_tensor(params, buffers=None):
+    """"parameter W1" or "running average v1": the first tensor of params (a model's), then of
+    buffers (its running averages, if any), that holds a NaN or ±inf; None when every number in
+    them is finite.
 
     One isfinite reduction per tensor and one host sync for all of them, so that a trainer can
     afford it after every epoch.
     """
-    named = [(f"{what} {name}", t) for part, what in KINDS.items() for name, t in getattr(model, part).items()]
+    parts = {"params": params, "buffers": buffers or {}}
+    named = [(f"{what} {name}", t) for part, what in KINDS.items() for name, t in parts[part].items()]
     finite = torch.stack([torch.isfinite(t).all() for _, t in named]).tolist()  # one host sync
     return next((name for (name, _), ok in zip(named, finite) if not ok), None)

@@ -168,7 +168,7 @@ def train(model, data, cfg, *, progress=True, on_epoch=None, state=None, graphs=
                                 lambda eta: setattr(state.optimizer, "lr", eta), record)
         # the records are on the host already; the parameters cost one sync an epoch, and are
         # checked because a cyclic rate records between epochs' ends, or only at the run's end
-        if not all(map(finite, records)) or nonfinite_tensor(model) is not None:
+        if not all(map(finite, records)) or nonfinite_tensor(model.params, model.buffers) is not None:
             state.diverged_epoch = epoch
             diverged(model, data, state, cycle, last_finite)
             break
