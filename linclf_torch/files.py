@@ -1,8 +1,10 @@
 """Writing results safely: every file appears whole or not at all (temporary file + rename).
 
 A write that fails (a full disk, a quota, a folder made read-only meanwhile) leaves the
-previous version of the file in place and says so in a LinclfError naming the file.
+previous version of the file in place and says so in a LinclfError naming the file. A download
+stages the same way, in a folder beside its target (staging_folder), moved into place when whole.
 """
+import contextlib
 import errno
 import json
 import os
@@ -117,3 +119,19 @@ def check_out_dir(path, overwrite=False):
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise LinclfError(f"--out {path} already holds files; choose another --out or pass --overwrite")
     return path
+
+
+def nearest_existing(path):
+    """path, or the nearest of its parents that exists: where a download can stage beside it."""
+    return next(p for p in (Path(path).absolute(), *Path(path).absolute().parents) if p.exists())
+
+
+@contextlib.contextmanager
+def staging_folder(folder):
+    """A hidden temporary folder inside `folder`, removed on leaving however it is left: a download
+    lands there and is moved into place only once complete, so a failed one leaves nothing behind."""
+    tmp = Path(tempfile.mkdtemp(prefix=".linclf-download-", dir=folder))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

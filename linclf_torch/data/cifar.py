@@ -15,13 +15,13 @@ folder), rebuilt when any source file changes or the file is damaged.
 """
 import hashlib
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from ..errors import LinclfError
+from ..files import nearest_existing, staging_folder
 from .cache import cache_file, cache_folder, cached
 from .imagefolder import list_split, read_image_folder
 from .safe_pickle import load_cifar_pickle
@@ -92,7 +92,7 @@ def _download(root: Path, download: bool) -> None:
     advice = (f"put the official cifar-10-batches-py folder, or train/<class>/ and test/<class>/ "
               f"image folders, in '{root}', or pass the folder that holds them as --data-dir PATH "
               "(data_dir=PATH from Python)")
-    existing = next(p for p in (root.absolute(), *root.absolute().parents) if p.exists())
+    existing = nearest_existing(root)
     if not existing.is_dir():
         raise LinclfError(f"no CIFAR-10 found: '{existing}' is not a folder: {advice}")
     half = _half_of_an_image_folder(root)
@@ -106,24 +106,20 @@ def _download(root: Path, download: bool) -> None:
     # Imported here: a cached load never needs torchvision. Not CIFAR10(download=True): after
     # downloading it would unpickle every batch with plain pickle.load, numpy arrays and all.
     from torchvision.datasets import CIFAR10, utils
-    tmp = None
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=".linclf-download-", dir=existing))
-        if (root / CIFAR10.filename).is_file():  # an archive put there by hand: used if its MD5 is right
-            shutil.copyfile(root / CIFAR10.filename, tmp / CIFAR10.filename)
-        utils.download_and_extract_archive(CIFAR10.url, str(tmp), filename=CIFAR10.filename,
-                                           md5=CIFAR10.tgz_md5)
-        if not (tmp / "cifar-10-batches-py").is_dir():
-            raise OSError("the archive holds no cifar-10-batches-py folder")
-        root.mkdir(parents=True, exist_ok=True)
-        for entry in tmp.iterdir():  # the extracted folder and the archive, beside what root holds
-            shutil.move(entry, root / entry.name)
+        with staging_folder(existing) as tmp:
+            if (root / CIFAR10.filename).is_file():  # an archive put there by hand: used if its MD5 is right
+                shutil.copyfile(root / CIFAR10.filename, tmp / CIFAR10.filename)
+            utils.download_and_extract_archive(CIFAR10.url, str(tmp), filename=CIFAR10.filename,
+                                               md5=CIFAR10.tgz_md5)
+            if not (tmp / "cifar-10-batches-py").is_dir():
+                raise OSError("the archive holds no cifar-10-batches-py folder")
+            root.mkdir(parents=True, exist_ok=True)
+            for entry in tmp.iterdir():  # the extracted folder and the archive, beside what root holds
+                shutil.move(entry, root / entry.name)
     except Exception as exc:  # no network, proxy, disk full, bad archive: the advice is the same
         raise LinclfError(f"no CIFAR-10 found: '{root}' {state}, and downloading CIFAR-10 into it failed "
                           f"({type(exc).__name__}: {exc}): {check}{advice}") from exc
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _half_of_an_image_folder(root: Path) -> str | None:

@@ -9,13 +9,13 @@ The characters are the text's own, sorted; a model saves them, and sampling deco
 """
 import hashlib
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from ..errors import LinclfError
+from ..files import nearest_existing, staging_folder
 
 TINY_SHAKESPEARE = "tinyshakespeare"
 URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -84,24 +84,20 @@ def tiny_shakespeare(data_dir, download=True):
     by_hand = f"download {URL} into {path} yourself, or pass a text as --text PATH"
     if not download:
         raise LinclfError(f"{path} does not exist and downloading is off: {by_hand}")
-    existing = next(p for p in (path.parent.absolute(), *path.parent.absolute().parents) if p.exists())
+    existing = nearest_existing(path.parent)
     if not existing.is_dir():
         raise LinclfError(f"cannot download tiny Shakespeare into {path}: {existing} is not a folder; "
                           "choose another --data-dir")
-    tmp = None
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=".linclf-download-", dir=existing))
-        fetch(URL, tmp, "input.txt", MD5)
-        if md5_of(tmp / "input.txt") != MD5:
-            raise OSError(f"the downloaded file's MD5 is not {MD5}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(tmp / "input.txt", path)
+        with staging_folder(existing) as tmp:
+            fetch(URL, tmp, "input.txt", MD5)
+            if md5_of(tmp / "input.txt") != MD5:
+                raise OSError(f"the downloaded file's MD5 is not {MD5}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(tmp / "input.txt", path)
     except Exception as exc:  # noqa: BLE001 (no network, proxy, disk full, a wrong file: the advice is the same)
         raise LinclfError(f"downloading tiny Shakespeare into {path} failed ({type(exc).__name__}: {exc}): "
                           f"{by_hand}") from None
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 
